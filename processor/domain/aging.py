@@ -37,3 +37,9 @@ def bucket_index(age_days: int, policy: Policy) -> int:
         if age_days <= bound:
             return i
     return 5
+
+
+@lru_cache(maxsize=65536)
+def add_days(iso_date: str, days: int) -> str:
+    """The ``YYYY-MM-DD`` date `days` after `iso_date` (negative goes back)."""
+    return date.fromordinal(day_number(iso_date) + days).isoformat()

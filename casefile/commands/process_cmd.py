@@ -1,0 +1,11 @@
+"""`casefile process`."""
+from __future__ import annotations
+
+import argparse
+
+from casefile.cli import NotImplementedYet
+from casefile.settings import Settings
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    raise NotImplementedYet("process: not yet implemented")

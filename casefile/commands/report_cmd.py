@@ -1,0 +1,15 @@
+"""`casefile report`."""
+from __future__ import annotations
+
+import argparse
+
+from casefile.cli import NotImplementedYet
+from casefile.settings import Settings
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    raise NotImplementedYet("report: not yet implemented")
+
+
+def query(args: argparse.Namespace, settings: Settings) -> int:
+    raise NotImplementedYet("query: not yet implemented")

@@ -1,0 +1,11 @@
+"""`casefile schema`."""
+from __future__ import annotations
+
+import argparse
+
+from casefile.cli import NotImplementedYet
+from casefile.settings import Settings
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    raise NotImplementedYet("schema: not yet implemented")
