@@ -95,12 +95,19 @@ class LedgerPublisher:
 
 def publish_events(settings: Settings, events: Iterable[LedgerEvent], partitions: int = 6,
                    progress: Callable[[int], None] | None = None) -> int:
+    """Publish in order; a `BusinessDayClosed` goes to every partition, as `close-day` does."""
     publisher = LedgerPublisher(settings, partitions)
-    for i, event in enumerate(events, start=1):
-        publisher.send(event)
-        if progress and i % 50000 == 0:
-            progress(i)
-    return publisher.flush()
+    count = 0
+    for count, event in enumerate(events, start=1):
+        if event.type == "BusinessDayClosed":
+            for p in range(publisher.partitions):
+                publisher.send(event, partition=p)
+        else:
+            publisher.send(event)
+        if progress and count % 50000 == 0:
+            progress(count)
+    publisher.flush()
+    return count
 
 
 def close_day_events(company: str, business_date: str, source: str = "casefile") -> LedgerEvent:

@@ -121,10 +121,12 @@ def interest_assessed(account: AccountState, event: LedgerEvent, policy: Policy)
             raise Rejected("validation", "an interest waiver (negative amount) needs an invoice_id")
         if note_id in account.invoices:
             raise Rejected("duplicate_document", f"a receivable {note_id!r} already exists")
-        # A receivable of its own: it starts open at its amount (no `interest` application),
-        # and unapplied credit settles it like a new invoice.
-        apps = settle_from_credit(account, note_id, amount)
-        unapplied = nonzero(sum(a["amount_minor"] for a in apps))
+        # A receivable of its own starts at open 0 and its `interest` application adds the
+        # amount, so every interest shows as kind `interest`; unapplied credit then settles it
+        # like a new invoice.
+        from_credit = settle_from_credit(account, note_id, amount)
+        apps = [application(note_id, amount, note_id, "interest"), *from_credit]
+        unapplied = nonzero(sum(a["amount_minor"] for a in from_credit))
     else:
         known_invoice(account, invoice_id)
         if amount < 0 and -amount > account.invoices[invoice_id].interest_open:

@@ -105,7 +105,8 @@ def _interest_assessed(account: AccountState, r: Rec) -> None:
     account.interest_note_ids.add(note_id)
     if r.get("invoice_id") is None:
         day = r["occurred_at"][:10]
-        _new_receivable(account, Invoice(note_id, day, day, amount, amount, kind="interest", interest=amount))
+        # opens at 0: the record's first application (kind interest) adds the amount
+        _new_receivable(account, Invoice(note_id, day, day, amount, 0, kind="interest"))
         _apply(account, r["applications"], from_credit=True)
     else:
         _apply(account, r["applications"])

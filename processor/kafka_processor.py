@@ -1,0 +1,300 @@
+"""The ledger processor on Kafka: consume → apply → produce log records and offsets, in one transaction.
+
+Exactly-once rests on three things, in this order per batch:
+1. `begin_transaction`, then every log record and DLQ record of the batch is produced into it;
+2. the consumer's *next* positions go in with `send_offsets_to_transaction` (with the group
+   metadata, so a zombie from an older generation is fenced);
+3. `commit_transaction`. If anything fails, the transaction is aborted, the in-memory state is
+   dropped and rebuilt from the committed log, and the consumer rewinds to the committed offsets.
+
+Rebalances use the eager protocol: every revoke aborts the open transaction and drops all
+state; every assign rebuilds state for the assigned partitions from the log (snapshot + tail).
+"""
+from __future__ import annotations
+
+import signal
+import socket
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+
+from casefile.errors import CasefileError
+from casefile.kafka.topics import LOG_TOPIC_CONFIG, admin, ensure_topic, partition_count
+from casefile.logs import get_logger
+from casefile.settings import Settings
+from processor.domain import PartitionState
+from processor.domain.policy import Policy
+from processor.ledger_step import step
+from processor.state_restore import fold_log_partitions
+from schemas.codec import ledger_codec, log_codec
+
+log = get_logger("casefile.processor")
+
+
+@dataclass(frozen=True)
+class ProcessorOptions:
+    group: str = "casefile-processor"
+    transactional_id: str | None = None
+    batch_size: int = 5000
+    batch_ms: int = 200
+    partitions: int = 6
+    once: bool = False
+    transaction_timeout_ms: int = 30000
+
+
+@dataclass
+class Counters:
+    applied: int = 0
+    records_written: int = 0
+    duplicates: int = 0
+    dlq: Counter = field(default_factory=Counter)
+    transactions: int = 0
+    aborts: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"applied": self.applied, "records_written": self.records_written, "duplicates": self.duplicates,
+                "dlq": dict(self.dlq), "transactions": self.transactions, "aborts": self.aborts}
+
+
+def prepare_topics(settings: Settings, partitions: int) -> int:
+    """The ledger topic (created if missing), and the log and DLQ topics with its partition count."""
+    client = admin(settings.kafka())
+    count = ensure_topic(client, settings.ledger_topic, partitions)
+    for topic, config in ((settings.log_topic, LOG_TOPIC_CONFIG), (settings.dlq_topic, {})):
+        existing = partition_count(client, topic)
+        if existing is None:
+            ensure_topic(client, topic, count, config)
+        elif existing != count:
+            raise CasefileError(f"{topic} has {existing} partitions but {settings.ledger_topic} has {count}: "
+                                "ledger partition p feeds log partition p, so they must match")
+    return count
+
+
+class LedgerProcessor:
+    def __init__(self, settings: Settings, policy: Policy, options: ProcessorOptions) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.options = options
+        self.ledger_codec = ledger_codec()
+        self.log_codec = log_codec()
+        self.counters = Counters()
+        self.states: dict[int, PartitionState] = {}
+        self.assigned: list[int] = []
+        self.stop_requested = False
+        self.in_transaction = False
+        self.needs_reset = False
+        self.once_targets: dict[int, int] | None = None
+        txn_id = options.transactional_id or f"{options.group}-{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self.producer = Producer(settings.kafka(**{
+            "transactional.id": txn_id, "enable.idempotence": True, "acks": "all", "linger.ms": 5,
+            "transaction.timeout.ms": options.transaction_timeout_ms, "compression.type": "lz4"}))
+        self.consumer = Consumer(settings.kafka(**{
+            "group.id": options.group, "enable.auto.commit": False, "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed", "enable.partition.eof": False,
+            "partition.assignment.strategy": "range", "max.poll.interval.ms": 300000}))
+        self.txn_id = txn_id
+
+    # -- rebalances --------------------------------------------------------------------------------
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self.assigned = sorted(tp.partition for tp in partitions)
+        log.info("partitions assigned", topic=self.settings.ledger_topic, partitions=self.assigned)
+        # assign with explicit start offsets: a seek before fetching has started would be refused
+        consumer.assign(self._restore(self.assigned))
+        self.needs_reset = False
+        self.once_targets = None
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("partitions revoked", partitions=sorted(tp.partition for tp in partitions))
+        self._abort("partitions revoked")
+        self.states.clear()
+        self.assigned = []
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.warning("partitions lost", partitions=sorted(tp.partition for tp in partitions))
+        self._abort("partitions lost")
+        self.states.clear()
+        self.assigned = []
+
+    # -- state and positions -----------------------------------------------------------------------
+
+    def _restore(self, parts: list[int]) -> list[TopicPartition]:
+        """State = fold of the committed log; returns the committed ledger offsets to resume from."""
+        started = time.monotonic()
+        self.states = fold_log_partitions(self.settings.kafka(), self.settings.log_topic, parts, self.log_codec)
+        committed = self.consumer.committed([TopicPartition(self.settings.ledger_topic, p) for p in parts], timeout=30)
+        log.info("state restored from the log", partitions=parts, streams=sum(len(s.heads) for s in self.states.values()),
+                 seconds=round(time.monotonic() - started, 3))
+        return [TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
+                for tp in committed]
+
+    def _reset_to_committed(self) -> None:
+        """After an abort: rebuild state and rewind the consumer to the committed offsets."""
+        for tp in self._restore(list(self.assigned)):
+            self.consumer.seek(tp)
+        self.needs_reset = False
+
+    def _abort(self, why: str) -> None:
+        if not self.in_transaction:
+            return
+        try:
+            self.producer.abort_transaction(30)
+        except KafkaException as exc:
+            log.error("abort failed", error=str(exc))
+        self.in_transaction = False
+        self.counters.aborts += 1
+        self.needs_reset = True
+        log.warning("transaction aborted", reason=why)
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def run(self) -> Counters:
+        prepare_topics(self.settings, self.options.partitions)
+        self.producer.init_transactions(60)
+        self.consumer.subscribe([self.settings.ledger_topic], on_assign=self._on_assign,
+                                on_revoke=self._on_revoke, on_lost=self._on_lost)
+        previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+        log.info("processor started", group=self.options.group, transactional_id=self.txn_id,
+                 ledger=self.settings.ledger_topic, log_topic=self.settings.log_topic, policy_version=self.policy.version)
+        last_report = time.monotonic()
+        try:
+            while not self.stop_requested:
+                msgs = self.consumer.consume(self.options.batch_size, self.options.batch_ms / 1000)
+                if self.needs_reset and self.assigned:
+                    # positions may have moved past uncommitted data: drop what was fetched and rewind
+                    self._reset_to_committed()
+                    continue
+                real = [m for m in msgs if not m.error()]
+                for m in msgs:
+                    if m.error() and m.error().code() != KafkaError._PARTITION_EOF:
+                        log.warning("consumer error", error=m.error().str())
+                if real:
+                    self._process_batch(real)
+                if self.options.once and self._caught_up():
+                    break
+                if time.monotonic() - last_report > 10:
+                    last_report = time.monotonic()
+                    log.info("progress", **self.counters.as_dict(), lag=self._lag())
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+            self._abort("shutting down")
+            self.consumer.close()
+            self.producer.flush(10)
+        log.info("processor stopped", **self.counters.as_dict())
+        return self.counters
+
+    def _request_stop(self, signum: int, _frame: Any) -> None:
+        log.info("stop requested", signal=signal.Signals(signum).name)
+        self.stop_requested = True
+
+    def _process_batch(self, msgs: list) -> None:
+        topic = self.settings.ledger_topic
+        self.producer.begin_transaction()
+        self.in_transaction = True
+        applied = 0
+        written = 0
+        dup = 0
+        dlq: Counter = Counter()
+        try:
+            for msg in msgs:
+                p = msg.partition()
+                state = self.states.get(p)
+                if state is None:  # not ours any more (revoked mid-batch): the abort below handles it
+                    raise _Rebalanced()
+                result = step(state, msg.value(), topic, p, msg.offset(), msg.timestamp()[1], self.policy,
+                              self.ledger_codec, self.log_codec)
+                if result.dead_letter is not None:
+                    self._dead_letter(msg, result.dead_letter.code, result.dead_letter.reason)
+                    dlq[result.dead_letter.code] += 1
+                elif result.duplicate:
+                    dup += 1
+                    log.debug("duplicate skipped", partition=p, offset=msg.offset())
+                else:
+                    applied += 1
+                    key = msg.key()
+                    ts = msg.timestamp()[1]
+                    for record in result.records:
+                        self._produce(self.settings.log_topic, p, key, self.log_codec.encode(record), ts)
+                    written += len(result.records)
+            positions = self.consumer.position([TopicPartition(topic, p) for p in self.assigned])
+            self.producer.send_offsets_to_transaction([tp for tp in positions if tp.offset >= 0],
+                                                      self.consumer.consumer_group_metadata(), 60)
+            self._commit()
+        except _Rebalanced:
+            self._abort("rebalanced during the batch")
+            return
+        except KafkaException as exc:
+            err = exc.args[0]
+            if err.fatal():
+                raise CasefileError(f"fatal Kafka error (fenced by a newer instance?): {err.str()}") from None
+            self._abort(err.str())
+            return
+        self.counters.applied += applied
+        self.counters.records_written += written
+        self.counters.duplicates += dup
+        self.counters.dlq.update(dlq)
+        self.counters.transactions += 1
+        last = msgs[-1]
+        log.debug("batch committed", topic=topic, partition=last.partition(), offset=last.offset(),
+                  events=len(msgs), records=written)
+
+    def _commit(self) -> None:
+        while True:
+            try:
+                self.producer.commit_transaction(60)
+                self.in_transaction = False
+                return
+            except KafkaException as exc:
+                err = exc.args[0]
+                if err.retriable():
+                    continue
+                raise
+
+    def _produce(self, topic: str, partition: int, key: bytes | None, value: bytes, ts: int,
+                 headers: list[tuple[str, bytes]] | None = None) -> None:
+        while True:
+            try:
+                self.producer.produce(topic, value=value, key=key, partition=partition, timestamp=ts,
+                                      headers=headers)
+                return
+            except BufferError:
+                self.producer.poll(0.1)
+
+    def _dead_letter(self, msg: Any, code: str, reason: str) -> None:
+        log.warning("dead-lettered", topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
+                    error=code, reason=reason)
+        headers = [("casefile.error", code.encode()), ("casefile.reason", reason.encode()),
+                   ("topic", msg.topic().encode()), ("partition", str(msg.partition()).encode()),
+                   ("offset", str(msg.offset()).encode())]
+        self._produce(self.settings.dlq_topic, msg.partition(), msg.key(), msg.value() or b"",
+                      msg.timestamp()[1], headers)
+
+    # -- --once ------------------------------------------------------------------------------------
+
+    def _caught_up(self) -> bool:
+        if not self.assigned or self.needs_reset or self.in_transaction:
+            return False
+        topic = self.settings.ledger_topic
+        if self.once_targets is None or set(self.once_targets) != set(self.assigned):
+            self.once_targets = {p: self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                                 for p in self.assigned}
+        committed = self.consumer.committed([TopicPartition(topic, p) for p in self.assigned], timeout=30)
+        return all(tp.offset >= self.once_targets[tp.partition] or self.once_targets[tp.partition] == 0
+                   for tp in committed)
+
+    def _lag(self) -> dict[int, int]:
+        topic = self.settings.ledger_topic
+        out = {}
+        for tp in self.consumer.position([TopicPartition(topic, p) for p in self.assigned]):
+            high = self.consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), cached=True)[1]
+            out[tp.partition] = max(0, high - max(tp.offset, 0))
+        return out
+
+
+class _Rebalanced(Exception):
+    pass
