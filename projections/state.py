@@ -21,7 +21,8 @@ DAILY_COUNTERS = (
 class Account:
     """One customer account: its receivables, the open ones, its unapplied credit."""
 
-    __slots__ = ("company", "customer_account", "partition", "unapplied", "invoices", "open_ids")
+    __slots__ = ("company", "customer_account", "partition", "unapplied", "invoices", "open",
+                 "aging_cache")
 
     def __init__(self, company: str, customer_account: str, partition: int, unapplied: int = 0):
         self.company = company
@@ -29,14 +30,12 @@ class Account:
         self.partition = partition
         self.unapplied = unapplied
         self.invoices: dict[str, Row] = {}
-        self.open_ids: set[str] = set()  # invoices whose open_minor != 0
+        self.open: dict[str, Row] = {}  # the invoices whose open_minor != 0
+        self.aging_cache: tuple[Any, ...] | None = None  # see buckets.py
 
     @property
     def key(self) -> AccountKey:
         return (self.company, self.customer_account)
-
-    def has_balance(self) -> bool:
-        return bool(self.open_ids) or self.unapplied != 0
 
 
 def new_invoice(company: str, account: str, invoice_id: str, kind: str = "invoice") -> Row:

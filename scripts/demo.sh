@@ -5,6 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CASEFILE_BOOTSTRAP_SERVERS="${CASEFILE_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
 DB="${CASEFILE_DB:-out/casefile.duckdb}"
+# the IBM sample is punctual: this policy lowers the aging trigger so cases open (see README)
+export CASEFILE_POLICY="${CASEFILE_POLICY:-samples/ibm-policy.toml}"
 mkdir -p "$(dirname "$DB")"
 
 echo "== broker"

@@ -1,0 +1,59 @@
+"""Rows and log records as Arrow tables, converted in one C++ pass per table (Python dicts or
+tuples -> a typed StructArray), so writing a batch does no per-row work in Python or DuckDB.
+
+Dates travel as ``YYYY-MM-DD`` strings; DuckDB casts them to DATE on insert.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import pyarrow as pa
+
+from projections.schema import COLUMNS, DDL
+
+APPLICATION = pa.struct([("invoice_id", pa.string()), ("amount_minor", pa.int64()),
+                         ("document_id", pa.string()), ("kind", pa.string())])
+
+_ARROW_TYPES = {"VARCHAR": pa.string(), "DATE": pa.string(), "BIGINT": pa.int64(),
+                "INTEGER": pa.int32(), "BOOLEAN": pa.bool_(), "DOUBLE": pa.float64(),
+                "TIMESTAMP": pa.timestamp("us")}
+
+
+def _arrow_type(sql_type: str) -> pa.DataType:
+    if sql_type.startswith("STRUCT("):
+        return pa.list_(APPLICATION)
+    return _ARROW_TYPES[sql_type]
+
+
+def _struct(table: str) -> pa.StructType:
+    fields = []
+    for line in DDL[table].strip().strip("()").splitlines():
+        parts = line.strip().rstrip(",").split()
+        if parts:
+            fields.append(pa.field(parts[0].strip('"'), _arrow_type(parts[1])))
+    return pa.struct(fields)
+
+
+STRUCTS: dict[str, pa.StructType] = {name: _struct(name) for name in DDL}
+
+# casefile_events rows are the log records themselves, their coordinates renamed.
+_COORDINATES = {"log_topic": "_topic", "log_partition": "_partition", "log_offset": "_offset"}
+_RECORD_STRUCT = pa.struct([pa.field(_COORDINATES.get(f.name, f.name), f.type)
+                            for f in STRUCTS["casefile_events"]])
+
+
+def rows(table: str, values: Sequence[dict[str, Any]] | Sequence[tuple[Any, ...]]) -> pa.Table:
+    """`values` (dicts by column name, or tuples in column order) as an Arrow table of
+    `table`'s columns; extra dict keys are ignored."""
+    return pa.Table.from_struct_array(pa.array(values, type=STRUCTS[table]))
+
+
+def tuple_rows(values: Sequence[tuple[Any, ...]], columns: Sequence[str]) -> pa.Table:
+    """Ad-hoc tuples (all strings) as an Arrow table."""
+    return pa.Table.from_struct_array(
+        pa.array(values, type=pa.struct([(c, pa.string()) for c in columns])))
+
+
+def event_rows(records: Sequence[dict[str, Any]]) -> pa.Table:
+    table = pa.Table.from_struct_array(pa.array(records, type=_RECORD_STRUCT))
+    return table.rename_columns(COLUMNS["casefile_events"])
