@@ -29,7 +29,9 @@ from casefile.settings import Settings
 from processor.domain import PartitionState
 from processor.domain.policy import Policy
 from processor.ledger_step import step
-from processor.state_restore import fold_log_partitions
+from processor.snapshot_codec import dump_state
+from processor.snapshots import SNAPSHOT_TOPIC_CONFIG, latest_snapshots, produce_snapshot, snapshot_topic
+from processor.state_restore import restore_partitions
 from schemas.codec import ledger_codec, log_codec
 
 log = get_logger("casefile.processor")
@@ -44,6 +46,7 @@ class ProcessorOptions:
     partitions: int = 6
     once: bool = False
     transaction_timeout_ms: int = 30000
+    snapshot_every: int = 50000  # log records of a partition between snapshots; 0 = never
 
 
 @dataclass
@@ -64,7 +67,8 @@ def prepare_topics(settings: Settings, partitions: int) -> int:
     """The ledger topic (created if missing), and the log and DLQ topics with its partition count."""
     client = admin(settings.kafka())
     count = ensure_topic(client, settings.ledger_topic, partitions)
-    for topic, config in ((settings.log_topic, LOG_TOPIC_CONFIG), (settings.dlq_topic, {})):
+    for topic, config in ((settings.log_topic, LOG_TOPIC_CONFIG), (settings.dlq_topic, {}),
+                          (snapshot_topic(settings.log_topic), SNAPSHOT_TOPIC_CONFIG)):
         existing = partition_count(client, topic)
         if existing is None:
             ensure_topic(client, topic, count, config)
@@ -88,6 +92,9 @@ class LedgerProcessor:
         self.in_transaction = False
         self.needs_reset = False
         self.once_targets: dict[int, int] | None = None
+        self.snapshot_topic = snapshot_topic(settings.log_topic)
+        self.last_log_offset: dict[int, int] = {}  # log partition -> offset of the last delivered record
+        self.since_snapshot: dict[int, int] = {}  # log records written since the partition's last snapshot
         txn_id = options.transactional_id or f"{options.group}-{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.producer = Producer(settings.kafka(**{
             "transactional.id": txn_id, "enable.idempotence": True, "acks": "all", "linger.ms": 5,
@@ -125,10 +132,12 @@ class LedgerProcessor:
     def _restore(self, parts: list[int]) -> list[TopicPartition]:
         """State = fold of the committed log; returns the committed ledger offsets to resume from."""
         started = time.monotonic()
-        self.states = fold_log_partitions(self.settings.kafka(), self.settings.log_topic, parts, self.log_codec)
+        snapshots = latest_snapshots(self.settings.kafka(), self.snapshot_topic, parts) if self.options.snapshot_every else {}
+        self.states = restore_partitions(self.settings.kafka(), self.settings.log_topic, parts, self.log_codec, snapshots)
+        self.since_snapshot = {p: 0 for p in parts}
         committed = self.consumer.committed([TopicPartition(self.settings.ledger_topic, p) for p in parts], timeout=30)
         log.info("state restored from the log", partitions=parts, streams=sum(len(s.heads) for s in self.states.values()),
-                 seconds=round(time.monotonic() - started, 3))
+                 snapshots={p: c for p, (c, _) in snapshots.items()}, seconds=round(time.monotonic() - started, 3))
         return [TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
                 for tp in committed]
 
@@ -144,6 +153,9 @@ class LedgerProcessor:
         try:
             self.producer.abort_transaction(30)
         except KafkaException as exc:
+            self.in_transaction = False
+            if _is_fatal(exc):
+                raise CasefileError(f"fatal Kafka error (fenced by a newer instance?): {exc.args[0].str()}") from None
             log.error("abort failed", error=str(exc))
         self.in_transaction = False
         self.counters.aborts += 1
@@ -160,33 +172,40 @@ class LedgerProcessor:
         previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         log.info("processor started", group=self.options.group, transactional_id=self.txn_id,
                  ledger=self.settings.ledger_topic, log_topic=self.settings.log_topic, policy_version=self.policy.version)
-        last_report = time.monotonic()
         try:
-            while not self.stop_requested:
-                msgs = self.consumer.consume(self.options.batch_size, self.options.batch_ms / 1000)
-                if self.needs_reset and self.assigned:
-                    # positions may have moved past uncommitted data: drop what was fetched and rewind
-                    self._reset_to_committed()
-                    continue
-                real = [m for m in msgs if not m.error()]
-                for m in msgs:
-                    if m.error() and m.error().code() != KafkaError._PARTITION_EOF:
-                        log.warning("consumer error", error=m.error().str())
-                if real:
-                    self._process_batch(real)
-                if self.options.once and self._caught_up():
-                    break
-                if time.monotonic() - last_report > 10:
-                    last_report = time.monotonic()
-                    log.info("progress", **self.counters.as_dict(), lag=self._lag())
+            self._loop()
+        except KafkaException as exc:
+            raise CasefileError(f"Kafka error: {exc.args[0].str() if exc.args else exc}") from None
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            self._abort("shutting down")
-            self.consumer.close()
-            self.producer.flush(10)
+            try:
+                self._abort("shutting down")
+            finally:
+                self.consumer.close()
+                self.producer.flush(10)
         log.info("processor stopped", **self.counters.as_dict())
         return self.counters
+
+    def _loop(self) -> None:
+        last_report = time.monotonic()
+        while not self.stop_requested:
+            msgs = self.consumer.consume(self.options.batch_size, self.options.batch_ms / 1000)
+            if self.needs_reset and self.assigned:
+                # positions may have moved past uncommitted data: drop what was fetched and rewind
+                self._reset_to_committed()
+                continue
+            real = [m for m in msgs if not m.error()]
+            for m in msgs:
+                if m.error() and m.error().code() != KafkaError._PARTITION_EOF:
+                    log.warning("consumer error", error=m.error().str())
+            if real:
+                self._process_batch(real)
+            if self.options.once and self._caught_up():
+                break
+            if time.monotonic() - last_report > 10:
+                last_report = time.monotonic()
+                log.info("progress", **self.counters.as_dict(), lag=self._lag())
 
     def _request_stop(self, signum: int, _frame: Any) -> None:
         log.info("stop requested", signal=signal.Signals(signum).name)
@@ -194,7 +213,10 @@ class LedgerProcessor:
 
     def _process_batch(self, msgs: list) -> None:
         topic = self.settings.ledger_topic
-        self.producer.begin_transaction()
+        try:
+            self.producer.begin_transaction()
+        except KafkaException as exc:
+            raise CasefileError(f"cannot begin a Kafka transaction: {exc.args[0].str()}") from None
         self.in_transaction = True
         applied = 0
         written = 0
@@ -219,8 +241,11 @@ class LedgerProcessor:
                     key = msg.key()
                     ts = msg.timestamp()[1]
                     for record in result.records:
-                        self._produce(self.settings.log_topic, p, key, self.log_codec.encode(record), ts)
+                        self._produce(self.settings.log_topic, p, key, self.log_codec.encode(record), ts,
+                                      on_delivery=self._delivered)
                     written += len(result.records)
+                    self.since_snapshot[p] = self.since_snapshot.get(p, 0) + len(result.records)
+            self._snapshots_due()
             positions = self.consumer.position([TopicPartition(topic, p) for p in self.assigned])
             self.producer.send_offsets_to_transaction([tp for tp in positions if tp.offset >= 0],
                                                       self.consumer.consumer_group_metadata(), 60)
@@ -230,7 +255,8 @@ class LedgerProcessor:
             return
         except KafkaException as exc:
             err = exc.args[0]
-            if err.fatal():
+            if _is_fatal(exc):
+                self.in_transaction = False
                 raise CasefileError(f"fatal Kafka error (fenced by a newer instance?): {err.str()}") from None
             self._abort(err.str())
             return
@@ -255,15 +281,38 @@ class LedgerProcessor:
                     continue
                 raise
 
-    def _produce(self, topic: str, partition: int, key: bytes | None, value: bytes, ts: int,
-                 headers: list[tuple[str, bytes]] | None = None) -> None:
+    def _produce(self, topic: str, partition: int, key: bytes | None, value: bytes, ts: int | None,
+                 headers: list[tuple[str, bytes]] | None = None, on_delivery: Any = None) -> None:
+        kwargs: dict[str, Any] = {"timestamp": ts} if ts is not None else {}
         while True:
             try:
-                self.producer.produce(topic, value=value, key=key, partition=partition, timestamp=ts,
-                                      headers=headers)
+                self.producer.produce(topic, value=value, key=key, partition=partition, headers=headers,
+                                      on_delivery=on_delivery, **kwargs)
                 return
             except BufferError:
                 self.producer.poll(0.1)
+
+    def _delivered(self, err: Any, msg: Any) -> None:
+        if err is None:
+            self.last_log_offset[msg.partition()] = msg.offset()
+
+    def _snapshots_due(self) -> None:
+        """Snapshot partitions that wrote enough records, inside the open transaction.
+
+        The flush first: the snapshot must name the log offset it covers, known only on delivery.
+        """
+        every = self.options.snapshot_every
+        due = [p for p, n in self.since_snapshot.items() if every and n >= every]
+        if not due:
+            return
+        remaining = self.producer.flush(60)
+        if remaining:
+            raise KafkaException(KafkaError(KafkaError._TIMED_OUT, "log records not delivered before a snapshot"))
+        for p in due:
+            covers = self.last_log_offset[p] + 1
+            chunks = produce_snapshot(self._produce, self.snapshot_topic, p, covers, dump_state(self.states[p]))
+            self.since_snapshot[p] = 0
+            log.info("snapshot written", partition=p, covers=covers, chunks=chunks)
 
     def _dead_letter(self, msg: Any, code: str, reason: str) -> None:
         log.warning("dead-lettered", topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
@@ -298,3 +347,9 @@ class LedgerProcessor:
 
 class _Rebalanced(Exception):
     pass
+
+
+def _is_fatal(exc: KafkaException) -> bool:
+    err = exc.args[0] if exc.args else None
+    return err is None or not isinstance(err, KafkaError) or err.fatal() or err.code() in (
+        KafkaError._FENCED, KafkaError._FATAL, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH)

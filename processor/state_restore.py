@@ -1,41 +1,72 @@
-"""Rebuild a partition's decision state by folding its committed case-file log.
+"""Rebuild a partition's decision state: the latest snapshot, then fold the committed log's tail.
 
 The fold reads with read_committed up to the high watermark: a partition is caught up when the
 consumer's position reaches it (transaction markers occupy offsets of their own, so the last
-record's offset + 1 can be short of it).
+record's offset + 1 can be short of it). A snapshot that does not chain onto the log's tail
+(a record's prev_hash differs from the snapshot's head of that stream) is discarded and the
+partition is folded from the beginning.
 """
 from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Callable
+from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from casefile.errors import CasefileError
+from casefile.logs import get_logger
 from processor.domain import PartitionState, evolve, new_partition_state
+from processor.log_records import GENESIS_HASH
+from processor.snapshot_codec import load_state
 from schemas.codec import AvroCodec
 
+log = get_logger("casefile.processor.restore")
 
-def fold_log_partitions(kafka_config: dict[str, Any], topic: str, partitions: list[int], codec: AvroCodec,
-                        timeout: float = 120.0,
-                        on_record: Callable[[dict[str, Any]], None] | None = None) -> dict[int, PartitionState]:
-    """The state of each ledger partition, from log partition p = ledger partition p."""
-    states = {p: new_partition_state() for p in partitions}
+
+class _Discontinuous(Exception):
+    def __init__(self, partition: int) -> None:
+        self.partition = partition
+
+
+def restore_partitions(kafka_config: dict[str, Any], topic: str, partitions: list[int], codec: AvroCodec,
+                       snapshots: dict[int, tuple[int, bytes]] | None = None,
+                       timeout: float = 120.0) -> dict[int, PartitionState]:
+    """State per ledger partition p from log partition p, starting at its snapshot when given."""
+    snapshots = dict(snapshots or {})
+    while True:
+        try:
+            return _fold(kafka_config, topic, partitions, codec, snapshots, timeout)
+        except _Discontinuous as exc:
+            log.warning("snapshot does not chain onto the log; folding from the start", partition=exc.partition)
+            snapshots.pop(exc.partition, None)
+
+
+def _fold(kafka_config: dict[str, Any], topic: str, partitions: list[int], codec: AvroCodec,
+          snapshots: dict[int, tuple[int, bytes]], timeout: float) -> dict[int, PartitionState]:
+    states: dict[int, PartitionState] = {}
+    starts: dict[int, int] = {}
+    for p in partitions:
+        snap = snapshots.get(p)
+        if snap is not None:
+            try:
+                states[p], starts[p] = load_state(snap[1]), snap[0]
+                continue
+            except (ValueError, KeyError, TypeError) as exc:
+                log.warning("unreadable snapshot ignored", partition=p, error=str(exc))
+        states[p], starts[p] = new_partition_state(), 0
     if not partitions:
         return states
     consumer = Consumer({**kafka_config, "group.id": f"casefile-restore-{uuid.uuid4().hex}",
                          "enable.auto.commit": False, "isolation.level": "read_committed",
                          "auto.offset.reset": "earliest", "enable.partition.eof": False})
     try:
-        ends: dict[int, int] = {}
-        for p in partitions:
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
-            ends[p] = high
-        pending = {p for p in partitions if ends[p] > 0}
+        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        pending = {p for p in partitions if ends[p] > starts[p]}
         if not pending:
             return states
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(pending)])
+        consumer.assign([TopicPartition(topic, p, starts[p]) for p in sorted(pending)])
+        checked: set[int] = {p for p in pending if starts[p] == 0}
         deadline = time.monotonic() + timeout
         while pending:
             if time.monotonic() > deadline:
@@ -44,13 +75,24 @@ def fold_log_partitions(kafka_config: dict[str, Any], topic: str, partitions: li
             for msg in consumer.consume(10000, 0.5):
                 if msg.error():
                     continue
+                p = msg.partition()
                 record = codec.decode_avro(msg.value())
-                evolve(states[msg.partition()], record)
-                if on_record is not None:
-                    on_record(record)
+                state = states[p]
+                if p not in checked:
+                    head = state.heads.get(record["stream_id"], (0, GENESIS_HASH))
+                    if record["prev_hash"] != head[1] or record["stream_version"] != head[0] + 1:
+                        raise _Discontinuous(p)
+                    checked.add(p)
+                evolve(state, record)
             for tp in consumer.position([TopicPartition(topic, p) for p in pending]):
                 if tp.offset >= ends[tp.partition]:
                     pending.discard(tp.partition)
     finally:
         consumer.close()
     return states
+
+
+def fold_log_partitions(kafka_config: dict[str, Any], topic: str, partitions: list[int],
+                        codec: AvroCodec) -> dict[int, PartitionState]:
+    """The state of each partition folded from the very beginning of the log (no snapshot)."""
+    return restore_partitions(kafka_config, topic, partitions, codec, None)

@@ -10,7 +10,8 @@ from projections.log_consumer import Projector, ProjectorOptions
 
 
 def projector_options(args: argparse.Namespace, once: bool) -> ProjectorOptions:
-    return ProjectorOptions(db_path=args.db, snapshot_path=args.snapshot, once=once)
+    return ProjectorOptions(db_path=args.db, snapshot_path=args.snapshot, once=once,
+                            batch_size=args.projection_batch_size)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import duckdb
 
-from casefile.cli import NotImplementedYet
 from casefile.errors import CasefileError
 from casefile.output import print_rows
 from casefile.read_models import READ_MODEL_TABLES, open_read_only
@@ -16,7 +15,8 @@ from projections import reports
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.kind == "html":
-        raise NotImplementedYet("report html: not yet implemented")
+        from casefile.html_report.command import run_html
+        return run_html(args)
     con = open_read_only(args.db)
     try:
         if args.kind == "aging":

@@ -27,10 +27,11 @@ def _common_argv(settings: Settings, args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     base = [sys.executable, "-m", "casefile", *_common_argv(settings, args)]
     process = [*base, "process", "--group", args.group, "--batch-size", str(args.batch_size),
-               "--batch-ms", str(args.batch_ms), "--partitions", str(args.partitions)]
+               "--batch-ms", str(args.batch_ms), "--partitions", str(args.partitions),
+               "--snapshot-every", str(args.snapshot_every)]
     if args.transactional_id:
         process += ["--transactional-id", args.transactional_id]
-    project = [*base, "project", "--db", args.db]
+    project = [*base, "project", "--db", args.db, "--projection-batch-size", str(args.projection_batch_size)]
     if args.snapshot:
         project += ["--snapshot", args.snapshot]
     if args.once:

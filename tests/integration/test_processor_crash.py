@@ -51,22 +51,24 @@ def test_sigkill_at_random_moments_leaves_the_log_of_a_clean_run(kafka_bootstrap
     publisher = threading.Thread(target=lambda: [publish_events(settings, rest[i:i + 2000], partitions=4)
                                                  for i in range(0, len(rest), 2000) if not time.sleep(0.4)])
     publisher.start()
+    crashy, clean = f"crashy-{ledger}", f"clean-{ledger}"  # groups and transactional ids unique to this test
     rng = random.Random(5)
     kills = 0
     for _ in range(6):
-        proc = _processor(kafka_bootstrap, ledger, crash_log, crash_dlq, "crashy")
+        # the crashing run restores from snapshots, the clean run folds the whole log
+        proc = _processor(kafka_bootstrap, ledger, crash_log, crash_dlq, crashy, "--snapshot-every", "700")
         time.sleep(rng.uniform(1.5, 4.0))
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             kills += 1
         proc.wait()
     publisher.join()
-    final = _processor(kafka_bootstrap, ledger, crash_log, crash_dlq, "crashy", "--once")
+    final = _processor(kafka_bootstrap, ledger, crash_log, crash_dlq, crashy, "--once", "--snapshot-every", "700")
     out, err = final.communicate(timeout=600)
     assert final.returncode == 0, err[-3000:]
     assert kills >= 5
 
-    clean = _processor(kafka_bootstrap, ledger, topics["log"], topics["dlq"], "clean", "--once")
+    clean = _processor(kafka_bootstrap, ledger, topics["log"], topics["dlq"], clean, "--once", "--snapshot-every", "0")
     out, err = clean.communicate(timeout=600)
     assert clean.returncode == 0, err[-3000:]
 
