@@ -7,7 +7,6 @@ After each catch-up a read-only copy of the database is published for analysts.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 import uuid
@@ -128,11 +127,22 @@ class Projector:
         self.stop_requested = True
 
     def publish_snapshot(self) -> None:
-        """An atomically replaced read-only copy: analysts never see a half-written file."""
+        """An atomically replaced read-only copy: analysts never see a half-written file.
+
+        DuckDB writes the copy itself: opening the live file here (e.g. to copy its bytes) and
+        closing it again would drop this process's POSIX lock on it.
+        """
         assert self.store is not None
         target = self.options.snapshot_path or snapshot_path_for(self.options.db_path)
-        self.store.connection.execute("CHECKPOINT")
         tmp = f"{target}.tmp-{os.getpid()}"
-        shutil.copyfile(self.options.db_path, tmp)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        con = self.store.connection
+        live = con.execute("SELECT current_database()").fetchone()[0]
+        con.execute(f"ATTACH '{tmp}' AS casefile_snapshot")
+        try:
+            con.execute(f'COPY FROM DATABASE "{live}" TO casefile_snapshot')
+        finally:
+            con.execute("DETACH casefile_snapshot")
         os.replace(tmp, target)
         log.info("snapshot published", path=target)
