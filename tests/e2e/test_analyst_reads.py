@@ -33,7 +33,7 @@ def test_reads_during_projection_see_consistent_snapshots(kafka_bootstrap: str, 
     db = tmp_path / "live.duckdb"
     run = subprocess.Popen([sys.executable, "-m", "casefile", "--log-level", "warning", "run", "--db", str(db),
                             "--batch-size", "500", "--projection-batch-size", "1500"],
-                           env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                           env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "run.log").open("w"))
     seen: list[dict] = []
     try:
         for start in range(2000, len(events), 2000):
@@ -56,7 +56,7 @@ def test_reads_during_projection_see_consistent_snapshots(kafka_bootstrap: str, 
             time.sleep(1)
     finally:
         run.terminate()
-        run.wait(timeout=60)
+        assert run.wait(timeout=60) == 0, (tmp_path / "run.log").read_text()[-2000:]
     positions = {row["position"] for row in seen}
     assert len(positions) >= 3, seen  # reads happened at several positions while it ran
     for row in seen:

@@ -28,6 +28,7 @@ def _env(bootstrap: str, topics: dict[str, str]) -> dict[str, str]:
 
 
 def _project(env: dict[str, str], db: Path, *extra: str) -> subprocess.Popen:
+    # stdout is one JSON line at the end; stderr (warnings only) is read by communicate or dropped on kill
     return subprocess.Popen([sys.executable, "-m", "casefile", "--log-level", "warning", "project", "--db", str(db),
                              "--projection-batch-size", "2000", *extra], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
