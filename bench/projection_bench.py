@@ -1,0 +1,55 @@
+"""Projection throughput: log records/s and peak RSS for a full `casefile project --once` catch-up.
+
+    CASEFILE_BOOTSTRAP_SERVERS=127.0.0.1:9092 python bench/projection_bench.py [--records 1000000]
+
+Prints one JSON object. The log is built once per --topic and reused by later runs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.make_log import make_log  # noqa: E402
+from casefile.kafka.topics import admin, partition_count  # noqa: E402
+from casefile.logs import configure_logging  # noqa: E402
+from casefile.settings import Settings  # noqa: E402
+from processor.domain.policy import Policy  # noqa: E402
+from projections.log_consumer import Projector, ProjectorOptions  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--topic", default=None)
+    parser.add_argument("--batch", type=int, default=50_000)
+    args = parser.parse_args()
+    configure_logging("warning", json=True)
+    bootstrap = os.environ.get("CASEFILE_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    topic = args.topic or f"bench.casefile.{args.records}"
+    built = None
+    if partition_count(admin({"bootstrap.servers": bootstrap}), topic) is None:
+        built = make_log(bootstrap, topic, args.records)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "bench.duckdb")
+        settings = Settings(bootstrap_servers=bootstrap, log_topic=topic)
+        projector = Projector(settings, Policy(), ProjectorOptions(db_path=db, once=True, batch_size=args.batch))
+        started = time.monotonic()
+        records = projector.run()
+        seconds = time.monotonic() - started
+        size = os.path.getsize(db)
+    print(json.dumps({
+        "benchmark": "projection", "log_records": records, "seconds": round(seconds, 2),
+        "records_per_s": round(records / seconds), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "db_mb": round(size / 2**20, 1), "batch": args.batch, "log_built": built}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""The replay commands' work, Kafka or archive on one side, DuckDB or container files on the other."""
+from __future__ import annotations
+
+from typing import Any, Iterator
+
+from casefile.errors import CasefileError
+from casefile.settings import Settings
+from processor.domain.policy import Policy
+from replay.archive import ArchiveReader, ArchiveWriter
+from replay.log_reader import LogReader, Progress, decode
+from replay.rebuild import RebuildStats, check_new_target, ensure_not_in_use, promote, rebuild
+from schemas.codec import log_codec
+
+Record = dict[str, Any]
+
+
+def kafka_batches(reader: LogReader, progress: Progress | None = None) -> Iterator[list[Record]]:
+    codec, topic = log_codec(), reader.topic
+    for msgs in reader.batches():
+        if progress:
+            progress.advance(len(msgs))
+        yield [decode(codec, m, topic) for m in msgs]
+
+
+def run_rebuild(settings: Settings, policy: Policy, db: str, as_of_ms: int | None = None,
+                live_db: str | None = None, archive_dir: str | None = None) -> dict[str, Any]:
+    check_new_target(db)
+    if live_db is not None:
+        if as_of_ms is not None:
+            raise CasefileError("--as-of builds a view of the past; it cannot be promoted over the live database")
+        if live_db == db:
+            raise CasefileError("--promote names the database being built")
+        ensure_not_in_use(live_db)  # fail before the long part, and again at the swap
+    source: dict[str, Any]
+    if archive_dir is not None:  # no Kafka client is created on this path
+        archive = ArchiveReader(archive_dir, log_codec())
+        progress = Progress("rebuild", archive.total)
+        stats = rebuild(db, policy, archive.batches(), as_of_ms, progress.advance)
+        source = {"archive": archive_dir, "topic": archive.topic}
+    else:
+        with LogReader(settings) as reader:
+            progress = Progress("rebuild", reader.total_offsets)
+            stats = rebuild(db, policy, kafka_batches(reader, progress), as_of_ms)
+            source = {"topic": reader.topic, "end_offsets": {str(p): o for p, o in reader.end_offsets.items()}}
+    out: dict[str, Any] = {"db": db, **source, **stats.as_dict()}
+    if as_of_ms is not None:
+        out["as_of_ms"] = as_of_ms
+    if live_db is not None:
+        out["promoted"] = promote(db, live_db)
+    return out
+
+
+def run_export(settings: Settings, out_dir: str) -> dict[str, Any]:
+    codec = log_codec()
+    with LogReader(settings) as reader:
+        writer = ArchiveWriter(out_dir, reader.topic, codec)
+        progress = Progress("export", reader.total_offsets)
+        for msgs in reader.batches():
+            for m in msgs:
+                rec = decode(codec, m, reader.topic)
+                for k in ("_topic", "_partition", "_offset"):
+                    del rec[k]
+                writer.write(m.partition(), m.offset(), rec)
+            progress.advance(len(msgs))
+        manifest = writer.finish(reader.partitions, reader.end_offsets)
+    return {"out": out_dir, "topic": manifest["topic"], "records": manifest["records"],
+            "files": [p["file"] for p in manifest["partitions"]], "streams": len(manifest["streams"]),
+            "seconds": progress.figures()["elapsed_s"]}
+
+
+__all__ = ["run_rebuild", "run_export", "kafka_batches", "RebuildStats"]

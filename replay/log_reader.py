@@ -1,0 +1,162 @@
+"""Read a case-file log topic from the beginning up to the end offsets taken at start.
+
+`read_committed`, so records of aborted or still-open processor transactions are never seen
+(the end offsets are then the last stable offsets). Records appended after the start are not
+read: a replay is of one well-defined prefix of the log. No consumer group is joined and no
+offset is committed.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any, Callable, Iterator
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from casefile.errors import CasefileError
+from casefile.kafka.topics import admin, partition_count
+from casefile.logs import get_logger
+from casefile.settings import Settings
+from schemas.codec import AvroCodec, DecodeError
+
+log = get_logger("casefile.replay")
+
+Positions = dict[int, int]  # partition -> offset
+
+
+class Progress:
+    """Logs records done, rate and what remains to stderr about every `every_s` seconds."""
+
+    def __init__(self, what: str, total: int | None = None, every_s: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.what = what
+        self.total = total
+        self.every_s = every_s
+        self.clock = clock
+        self.started = clock()
+        self.last = self.started
+        self.done = 0
+
+    def advance(self, n: int) -> None:
+        self.done += n
+        now = self.clock()
+        if now - self.last >= self.every_s:
+            self.last = now
+            log.info("replay progress", **self.figures(now))
+
+    def figures(self, now: float | None = None) -> dict[str, Any]:
+        elapsed = max((now if now is not None else self.clock()) - self.started, 1e-9)
+        rate = self.done / elapsed
+        out: dict[str, Any] = {"step": self.what, "records": self.done, "records_per_s": round(rate),
+                               "elapsed_s": round(elapsed, 1)}
+        if self.total is not None:
+            remaining = max(self.total - self.done, 0)
+            out["remaining"] = remaining
+            out["eta_s"] = round(remaining / rate, 1) if rate > 0 else None
+        return out
+
+
+def _kafka_error(exc: KafkaException) -> str:
+    err = exc.args[0] if exc.args else None
+    return err.str() if hasattr(err, "str") else str(exc)
+
+
+class LogReader:
+    """The log topic's records, partitions interleaved as the broker returns them, each
+    partition in offset order, up to `end_offsets` (taken when the reader is opened)."""
+
+    def __init__(self, settings: Settings, topic: str | None = None, batch_size: int = 50_000,
+                 batch_ms: int = 100, stall_timeout_s: float = 120.0) -> None:
+        self.settings = settings
+        self.topic = topic or settings.log_topic
+        self.batch_size = batch_size
+        self.batch_ms = batch_ms
+        self.stall_timeout_s = stall_timeout_s
+        count = partition_count(admin(settings.kafka()), self.topic)
+        if not count:
+            raise CasefileError(f"topic {self.topic} does not exist (has the processor run? see --log-topic)")
+        self.partitions = list(range(count))
+        self.consumer = Consumer(settings.kafka(**{
+            "group.id": f"casefile-replay-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+            "enable.auto.offset.store": False, "isolation.level": "read_committed",
+            "auto.offset.reset": "earliest", "enable.partition.eof": True,
+            "fetch.max.bytes": 52428800, "max.partition.fetch.bytes": 10485760,
+            "queued.max.messages.kbytes": 262144}))
+        try:
+            self.start_offsets: Positions = {}
+            self.end_offsets: Positions = {}
+            for p in self.partitions:
+                low, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)
+                self.start_offsets[p], self.end_offsets[p] = low, high
+        except KafkaException as exc:
+            self.consumer.close()
+            raise CasefileError(f"cannot read the end offsets of {self.topic}: {_kafka_error(exc)}") from None
+
+    @property
+    def total_offsets(self) -> int:
+        """Offsets to cover (records plus transaction markers): the denominator of progress."""
+        return sum(self.end_offsets[p] - self.start_offsets[p] for p in self.partitions)
+
+    def batches(self) -> Iterator[list[Message]]:
+        """Lists of messages (data records only), until every partition reached its end offset."""
+        topic, ends = self.topic, self.end_offsets
+        pending = {p for p in self.partitions if ends[p] > self.start_offsets[p]}
+        if not pending:
+            return
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(pending)])
+        last_progress = time.monotonic()
+        while pending:
+            msgs = self.consumer.consume(self.batch_size, self.batch_ms / 1000)
+            out: list[Message] = []
+            for m in msgs:
+                err = m.error()
+                p = m.partition()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        if m.offset() >= ends.get(p, 0):
+                            pending.discard(p)
+                        continue
+                    if err.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                        raise CasefileError(f"topic {topic} does not exist (has the processor run?)")
+                    if err.fatal() or not err.retriable():
+                        raise CasefileError(f"reading {topic} failed: {err.str()}")
+                    continue
+                offset = m.offset()
+                if offset >= ends[p]:
+                    pending.discard(p)
+                    continue
+                out.append(m)
+                if offset >= ends[p] - 1:
+                    pending.discard(p)
+            if out:
+                last_progress = time.monotonic()
+                yield out
+                continue
+            if pending:  # a trailing transaction marker: the position moves past it, no message comes
+                for tp in self.consumer.position([TopicPartition(topic, p) for p in pending]):
+                    if tp.offset >= ends[tp.partition]:
+                        pending.discard(tp.partition)
+            if pending and time.monotonic() - last_progress > self.stall_timeout_s:
+                where = ", ".join(f"p{p}" for p in sorted(pending))
+                raise CasefileError(f"reading {topic} stalled for {self.stall_timeout_s:.0f}s before the end "
+                                    f"offsets ({where}); is the broker up?")
+
+    def close(self) -> None:
+        self.consumer.close()
+
+    def __enter__(self) -> "LogReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def decode(codec: AvroCodec, m: Message, topic: str) -> dict[str, Any]:
+    """A log message as the record dict ProjectionStore takes (with `_topic`, `_partition`, `_offset`)."""
+    try:
+        record = codec.decode_avro(m.value())
+    except DecodeError as exc:
+        raise CasefileError(f"{topic} partition {m.partition()} offset {m.offset()}: "
+                            f"not a case-file log record ({exc})") from None
+    record["_topic"], record["_partition"], record["_offset"] = topic, m.partition(), m.offset()
+    return record
