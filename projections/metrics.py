@@ -1,7 +1,7 @@
 """recovery_daily rows and recovery_metrics (per company and calendar month) from the state.
 
 Every figure comes from integer sums kept in the state, so the same log gives the same
-floats whatever the batch boundaries. Formulas: docs/read-models.md.
+floats whatever the batch boundaries. Formulas: README, "recovery_metrics".
 """
 from __future__ import annotations
 

@@ -20,3 +20,5 @@ echo "== aging"
 casefile report aging --db "$DB"
 echo "== recovery"
 casefile report recovery --db "$DB"
+echo "== HTML report"
+casefile report html --db "$DB" --out out/report
