@@ -17,7 +17,8 @@ echo "== processor and projector, until caught up"
 casefile process --once
 casefile project --once --db "$DB"
 echo "== aging"
-casefile report aging --db "$DB"
+casefile report aging --db "$DB" --as-of 2013-06-30  # mid-sample: the sample ends fully paid
+casefile report cases --db "$DB"
 echo "== recovery"
 casefile report recovery --db "$DB"
 echo "== HTML report"
