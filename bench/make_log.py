@@ -35,11 +35,11 @@ def make_log(bootstrap: str, topic: str, min_records: int, partitions: int = 4, 
                 continue
             records = build_records(decisions, Cause(event.event_id, digest(event), "bench.ledger", p, events, events),
                                     policy.version, states[p].heads, codec)
-            for record in records:
+            for record, value in records:
                 evolve(states[p], record)
                 while True:
                     try:
-                        producer.produce(topic, codec.encode(record), key=event.stream_id.encode(), partition=p)
+                        producer.produce(topic, value, key=event.stream_id.encode(), partition=p)
                         break
                     except BufferError:
                         producer.poll(0.2)

@@ -26,6 +26,7 @@ class DeadLetter:
 @dataclass(slots=True)
 class StepResult:
     records: list[dict[str, Any]] = field(default_factory=list)
+    encoded: list[bytes] = field(default_factory=list)  # each record's single-object encoding
     dead_letter: DeadLetter | None = None
     duplicate: bool = False
     event_type: str | None = None
@@ -53,7 +54,7 @@ def step(state: PartitionState, value: bytes | None, topic: str, partition: int,
     except Rejected as exc:
         return StepResult(dead_letter=DeadLetter(exc.code, exc.reason), event_type=event.type)
     cause = Cause(event.event_id, event_digest, topic, partition, offset, timestamp_ms)
-    records = build_records(decisions, cause, policy.version, state.heads, log_codec)
-    for record in records:
+    built = build_records(decisions, cause, policy.version, state.heads, log_codec)
+    for record, _ in built:
         evolve(state, record)
-    return StepResult(records=records, event_type=event.type)
+    return StepResult(records=[r for r, _ in built], encoded=[e for _, e in built], event_type=event.type)

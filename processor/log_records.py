@@ -27,15 +27,31 @@ class Cause:
     timestamp_ms: int
 
 
+assert _FIELDS[-1]["name"] == "hash", "the encoding shortcut below needs `hash` to be the last field"
+
+
 def record_hash(codec: AvroCodec, record: Mapping[str, Any]) -> str:
     """SHA-256 over the previous hash and the record's Avro body with `hash` empty."""
     body = codec.encode_body({**record, "hash": ""})
     return hashlib.sha256(record["prev_hash"].encode() + body).hexdigest()
 
 
+def _hash_and_encode(codec: AvroCodec, record: dict[str, Any]) -> tuple[str, bytes]:
+    """The record's hash and its single-object encoding, encoding the body once.
+
+    `hash` is the schema's last field and an empty string encodes as the single byte 0, so the
+    final body is the hashed body minus that byte plus the encoded 64-character hash.
+    """
+    record["hash"] = ""
+    body = codec.encode_body(record)
+    digest = hashlib.sha256(record["prev_hash"].encode() + body).hexdigest()
+    return digest, codec.header + body[:-1] + b"\x80\x01" + digest.encode()
+
+
 def build_records(decisions: Iterable[Mapping[str, Any]], cause: Cause, policy_version: str,
-                  heads: Mapping[str, tuple[int, str]], codec: AvroCodec) -> list[dict[str, Any]]:
-    """Full records for the domain's `decisions`, chained onto each stream's head.
+                  heads: Mapping[str, tuple[int, str]], codec: AvroCodec) -> list[tuple[dict[str, Any], bytes]]:
+    """Full records for the domain's `decisions`, chained onto each stream's head, each with its
+    single-object encoding.
 
     `heads` is read only: versions continue from it and from the records built here, so a
     caller that applies each record afterwards sees the same chain.
@@ -57,7 +73,7 @@ def build_records(decisions: Iterable[Mapping[str, Any]], cause: Cause, policy_v
             recorded_at=cause.timestamp_ms, source_event_id=cause.event_id, source_digest=cause.digest,
             source_topic=cause.topic, source_partition=cause.partition, source_offset=cause.offset,
             policy_version=policy_version, prev_hash=prev)
-        record["hash"] = record_hash(codec, record)
+        record["hash"], encoded = _hash_and_encode(codec, record)
         pending[stream] = (version + 1, record["hash"])
-        out.append(record)
+        out.append((record, encoded))
     return out

@@ -1,25 +1,84 @@
 """Topic administration: look up partition counts, create the topics casefile owns."""
 from __future__ import annotations
 
+import logging
+import sys
+import time
 from typing import Any
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from casefile.errors import CasefileError
 
 
+# librdkafka errors that retrying will not cure: a wrong password, a certificate that does not verify
+_FATAL_CONNECT = {KafkaError._AUTHENTICATION, KafkaError._SSL}
+
+
+class _ConnectErrors:
+    """error_cb and logger of an admin client: keeps authentication/TLS failures to report them as one
+    line; every other librdkafka log line is written to stderr as librdkafka itself would."""
+
+    def __init__(self) -> None:
+        self.fatal: list[KafkaError] = []
+
+    def error_cb(self, err: KafkaError) -> None:
+        if err.code() in _FATAL_CONNECT:
+            self.fatal.append(err)
+
+    def logger(self) -> logging.Logger:
+        logger = logging.getLogger(f"casefile.kafka.admin.{id(self)}")
+        logger.propagate = False
+        logger.handlers = [_StderrUnlessFatal()]
+        logger.setLevel(logging.DEBUG)
+        return logger
+
+
+class _StderrUnlessFatal(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if "SASL authentication error" in msg or "SSL handshake failed" in msg:
+            return  # surfaced by partition_count as one CasefileError line
+        print(f"%{_SYSLOG.get(record.levelno, 7)}|{msg}", file=sys.stderr)
+
+
+_SYSLOG = {logging.CRITICAL: 2, logging.ERROR: 3, logging.WARNING: 4, logging.INFO: 6, logging.DEBUG: 7}
+
+
 def admin(config: dict[str, Any]) -> AdminClient:
-    return AdminClient(config)
+    errors = _ConnectErrors()
+    config = dict(config)
+    config.setdefault("error_cb", errors.error_cb)
+    config.setdefault("logger", errors.logger())
+    client = AdminClient(config)
+    client._casefile_errors = errors  # type: ignore[attr-defined]
+    return client
+
+
+def _raise_if_fatal(client: AdminClient) -> None:
+    errors: _ConnectErrors | None = getattr(client, "_casefile_errors", None)
+    if errors is None:
+        return
+    client.poll(0)  # serves error_cb
+    if errors.fatal:
+        err = errors.fatal[-1]
+        what = "authentication failed" if err.code() == KafkaError._AUTHENTICATION else "TLS failed"
+        raise CasefileError(f"Kafka {what}: {err.str()}")
 
 
 def partition_count(client: AdminClient, topic: str, timeout: float = 10.0) -> int | None:
     """Partitions of `topic`, or None when it does not exist."""
-    try:
-        # metadata for all topics: asking for one by name would auto-create it on brokers that allow that
-        md = client.list_topics(timeout=timeout)
-    except KafkaException as exc:
-        raise CasefileError(f"cannot reach Kafka: {exc.args[0].str() if exc.args else exc}") from None
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            # metadata for all topics: asking for one by name would auto-create it on brokers that allow that
+            md = client.list_topics(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+            break
+        except KafkaException as exc:
+            _raise_if_fatal(client)  # a wrong password fails at once, as one line, not after the timeout
+            if time.monotonic() >= deadline:
+                raise CasefileError(f"cannot reach Kafka: {exc.args[0].str() if exc.args else exc}") from None
     info = md.topics.get(topic)
     if info is None or info.error is not None:
         return None
@@ -38,12 +97,16 @@ def ensure_topic(client: AdminClient, topic: str, partitions: int, config: dict[
         futures[topic].result(timeout)
     except KafkaException as exc:
         err = exc.args[0]
+        if err.name() == "TOPIC_AUTHORIZATION_FAILED":  # an ACL-hidden topic looks missing: say both
+            raise CasefileError(f"topic {topic}: not authorized to describe or create it "
+                                "(Kafka ACLs; see `casefile acls --print`)") from None
         if err.name() != "TOPIC_ALREADY_EXISTS":
             raise CasefileError(f"cannot create topic {topic}: {err.str()}") from None
-    for _ in range(50):
+    for _ in range(100):
         count = partition_count(client, topic)
         if count:
             return count
+        time.sleep(0.1)
     raise CasefileError(f"topic {topic} was created but has no metadata yet")
 
 

@@ -25,15 +25,16 @@ class Policy:
     promise_tolerance_days: int = 3
     default_currency: str = "USD"
     company_currencies: dict[str, str] = field(default_factory=dict)
+    # SHA-256 (first 16 hex digits) of the canonical JSON of every setting; computed once
+    version: str = field(init=False, compare=False, repr=False, default="")
+
+    def __post_init__(self) -> None:
+        settings = {k: v for k, v in asdict(self).items() if k != "version"}
+        canonical = json.dumps(settings, sort_keys=True, separators=(",", ":"))
+        object.__setattr__(self, "version", hashlib.sha256(canonical.encode()).hexdigest()[:16])
 
     def currency_of(self, company: str) -> str:
         return self.company_currencies.get(company, self.default_currency)
-
-    @property
-    def version(self) -> str:
-        """SHA-256 (first 16 hex digits) of the canonical JSON of every setting."""
-        canonical = json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
 def policy_from_mapping(doc: dict[str, Any]) -> Policy:

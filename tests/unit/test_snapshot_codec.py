@@ -18,7 +18,7 @@ def _run(state, events, policy):
             decisions = decide(state, event, policy, 0)
         except Rejected:
             continue
-        for record in build_records(decisions, Cause(event.event_id, digest(event), "t", 0, i, 0), policy.version,
+        for record, _ in build_records(decisions, Cause(event.event_id, digest(event), "t", 0, i, 0), policy.version,
                                     state.heads, log_codec()):
             evolve(state, record)
             out.append(record["hash"])

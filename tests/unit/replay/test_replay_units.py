@@ -33,7 +33,7 @@ def chained(n: int, streams: tuple[str, ...] = ("USMF/C-1", "USMF/C-2")) -> list
         stream = streams[i % len(streams)]
         company, account = stream.split("/")
         cause = Cause(f"e-{i}", "d" * 64, "ar.ledger.v1", 0, i, 1_767_225_600_000 + i)
-        (rec,) = build_records([{"stream_id": stream, "event_type": "NoteLogged", "company": company,
+        ((rec, _),) = build_records([{"stream_id": stream, "event_type": "NoteLogged", "company": company,
                                  "customer_account": account, "occurred_at": "2026-01-01T10:00:00Z",
                                  "document_id": f"N-{i}", "text": "hello", "actor": "me"}],
                                cause, "p" * 16, heads, codec)
