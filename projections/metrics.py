@@ -98,7 +98,7 @@ def metrics_rows(state: ProjectionState, company: str, from_day: str) -> list[tu
                 _ratio(days_late, n), _ratio(weighted, amount),
                 _ratio(kept, kept + partial + broken), _ratio(cured, closed),
                 _ratio(days_to_close, closed), sales,
-                beginning, ending, ending_current,
+                beginning, ending, ending_current, dso,  # `dso`: the contract's plain name, = dso_standard
             ))
         if ending is not None:
             beginning = ending

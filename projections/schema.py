@@ -99,7 +99,8 @@ DDL: dict[str, str] = {
         credit_sales_minor BIGINT NOT NULL,
         beginning_ar_minor BIGINT,
         ending_ar_minor BIGINT,
-        ending_current_ar_minor BIGINT
+        ending_current_ar_minor BIGINT,
+        dso DOUBLE
     )""",
     "casefile_events": """(
         log_topic VARCHAR NOT NULL,
