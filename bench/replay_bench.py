@@ -1,6 +1,6 @@
 """Replay benchmark: full rebuild rate from Kafka and from an archive, for >= 1,000,000 log records.
 
-    CASEFILE_BOOTSTRAP_SERVERS=127.0.0.1:39092 python bench/replay_bench.py [--records 1000000]
+    CASEFILE_BOOTSTRAP_SERVERS=127.0.0.1:19092 python bench/replay_bench.py [--records 1000000]
 
 The log is generated cheaply and realistically: a synthetic ledger goes through the processor's
 own step function (processor/ledger_step.py: decide, build records, hash chain) in-process, one

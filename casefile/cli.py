@@ -62,6 +62,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     k = command("kafka", "a local single-node Kafka broker", _handler("kafka_cmd"))
     k.add_argument("action", choices=["start", "stop", "status"])
+    k.add_argument("--secure", action="store_true", help="SASL/SCRAM-SHA-512 and ACLs (docs/security.md)")
+    k.add_argument("--tls", action="store_true", help="with --secure: also SASL_SSL on port+2, test CA")
+
+    p = command("acls", "the ACLs of a casefile deployment, as kafka-acls.sh lines", _handler("acls_cmd"))
+    p.add_argument("--print", dest="print_", action="store_true", required=True, help="print the command lines")
+    p.add_argument("--principal-prefix", default="", help="prefix of the user names (User:<prefix>ledger-producer ...)")
+    p.add_argument("--group", default="casefile-processor", help="the processor's consumer group")
+    p.add_argument("--transactional-id", default=None, help="the processor's transactional.id prefix (default: --group)")
+    p.add_argument("--command-config", default="admin.properties", help="kafka-acls.sh --command-config file")
 
     p = command("process", "the ledger processor: exactly-once into the case-file log", _handler("process_cmd"))
     _processor_flags(p)
@@ -142,11 +151,21 @@ def _processor_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-ms", type=int, default=200, help="longest wait to fill a batch, ms")
     p.add_argument("--partitions", type=int, default=6, help="partitions for the topics when they are created")
     p.add_argument("--snapshot-every", type=int, default=50000, help="log records between state snapshots")
+    _metrics_flag(p, "serve /metrics, /healthz and /readyz on this port (env CASEFILE_METRICS_PORT; default off); "
+                     "with `run` the processor child serves PORT and the projector child PORT+1")
+
+
+def _metrics_flag(p: argparse.ArgumentParser, help_: str) -> None:
+    env = os.environ.get("CASEFILE_METRICS_PORT", "").strip()
+    default = int(env) if env.isdigit() and int(env) > 0 else None
+    p.add_argument("--metrics-port", type=int, default=default, metavar="PORT", help=help_)
 
 
 def _projector_flags(p: argparse.ArgumentParser, once: bool = True) -> None:
-    if once:
+    if once:  # `project` alone; `run` takes --once and --metrics-port from _processor_flags
         p.add_argument("--once", action="store_true", help="stop when caught up with the end offsets seen at start")
+        _metrics_flag(p, "serve /metrics, /healthz and /readyz on this port (env CASEFILE_METRICS_PORT; "
+                         "default off)")
     p.add_argument("--db", default="casefile.duckdb", help="DuckDB file (default casefile.duckdb)")
     p.add_argument("--snapshot", default=None, help="read-only copy for analysts (default DB.snapshot.duckdb)")
     p.add_argument("--projection-batch-size", type=int, default=50000, help="log records per DuckDB transaction (max)")

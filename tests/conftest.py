@@ -11,7 +11,9 @@ from typing import Iterator
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_BOOTSTRAP = "127.0.0.1:39092"
+# below the kernel's ephemeral range (32768-60999): a probe of a port in that range with nothing
+# listening can connect to itself and leave the port in TIME_WAIT, and the broker then cannot bind it
+TEST_BOOTSTRAP = "127.0.0.1:19092"
 
 
 def _docker_kafka() -> Iterator[str] | None:
