@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     k = command("kafka", "a local single-node Kafka broker", _handler("kafka_cmd"))
     k.add_argument("action", choices=["start", "stop", "status"])
-    k.add_argument("--secure", action="store_true", help="SASL/SCRAM-SHA-512 and ACLs (docs/security.md)")
+    k.add_argument("--secure", action="store_true", help="SASL/SCRAM-SHA-512 and ACLs (README, Security)")
     k.add_argument("--tls", action="store_true", help="with --secure: also SASL_SSL on port+2, test CA")
 
     p = command("acls", "the ACLs of a casefile deployment, as kafka-acls.sh lines", _handler("acls_cmd"))
