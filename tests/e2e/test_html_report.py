@@ -24,32 +24,13 @@ import duckdb
 import pytest
 
 from tests.conftest import ROOT
+from tests.e2e.conftest import POLICY, SAMPLE  # noqa: F401 - the report is of this sample
 
 pytestmark = pytest.mark.kafka
-SAMPLE = ROOT / "samples" / "ibm-accounts-receivable-sample.csv"
-POLICY = ROOT / "samples" / "ibm-policy.toml"
 ARTIFACTS = ROOT / "test-artifacts" / "html-report"
 CHARTS = {"aging_history", "top_overdue", "recovery", "funnel"}
 BUCKETS = {"current": "current_minor", "1-30": "d1_30_minor", "31-60": "d31_60_minor",
            "61-90": "d61_90_minor", "91-120": "d91_120_minor", "over-120": "over_120_minor"}
-
-
-# ------------------------------------------------------------------------------- the database
-
-@pytest.fixture(scope="module")
-def ibm_db(kafka_bootstrap: str, tmp_path_factory) -> Path:
-    """The IBM sample through the real broker (as tests/e2e/test_ibm_sample.py builds it)."""
-    tag = uuid.uuid4().hex[:8]
-    work = tmp_path_factory.mktemp("ibm-html")
-    env = {**os.environ, "CASEFILE_BOOTSTRAP_SERVERS": kafka_bootstrap, "CASEFILE_LEDGER_TOPIC": f"html{tag}.ledger",
-           "CASEFILE_LOG_TOPIC": f"html{tag}.log", "CASEFILE_DLQ_TOPIC": f"html{tag}.dlq",
-           "CASEFILE_POLICY": str(POLICY)}
-    db = work / "casefile.duckdb"
-    for args in (["import-ibm-ar", str(SAMPLE)], ["process", "--once"], ["project", "--once", "--db", str(db)]):
-        proc = subprocess.run([sys.executable, "-m", "casefile", *args], env=env, cwd=work, capture_output=True,
-                              text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-    return db
 
 
 def casefile(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -11,11 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import ROOT
+from tests.e2e.conftest import SAMPLE
 
 pytestmark = pytest.mark.kafka
-SAMPLE = ROOT / "samples" / "ibm-accounts-receivable-sample.csv"
-POLICY = ROOT / "samples" / "ibm-policy.toml"
 
 
 def _csv_by_customer() -> dict[str, dict]:
@@ -27,25 +25,6 @@ def _csv_by_customer() -> dict[str, dict]:
             c["amount"] += int(Decimal(row["InvoiceAmount"]) * 100)
             c["days_late"].append(int(row["DaysLate"]))
     return out
-
-
-@pytest.fixture(scope="module")
-def ibm_db(kafka_bootstrap: str, tmp_path_factory) -> Path:
-    import os
-    import subprocess
-    import sys
-    import uuid
-
-    tag = uuid.uuid4().hex[:8]
-    work = tmp_path_factory.mktemp("ibm")
-    env = {**os.environ, "CASEFILE_BOOTSTRAP_SERVERS": kafka_bootstrap, "CASEFILE_LEDGER_TOPIC": f"ibm{tag}.ledger",
-           "CASEFILE_LOG_TOPIC": f"ibm{tag}.log", "CASEFILE_DLQ_TOPIC": f"ibm{tag}.dlq", "CASEFILE_POLICY": str(POLICY)}
-    db = work / "casefile.duckdb"
-    for args in (["import-ibm-ar", str(SAMPLE)], ["process", "--once"], ["project", "--once", "--db", str(db)]):
-        proc = subprocess.run([sys.executable, "-m", "casefile", *args], env=env, cwd=work, capture_output=True,
-                              text=True, timeout=600)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-    return db
 
 
 def test_invoice_count_amount_and_days_late_per_customer_match_the_csv(ibm_db: Path) -> None:
