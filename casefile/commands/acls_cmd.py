@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from casefile.kafka.security import AclPlan, casefile_acls, create_acls, kafka_acls_command_lines
+from casefile.kafka.security import AclPlan, casefile_acls, kafka_acls_command_lines
 from casefile.settings import Settings
 
 def acl_plan(args: argparse.Namespace, settings: Settings) -> AclPlan:

@@ -16,7 +16,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -24,7 +23,6 @@ import duckdb
 import pytest
 
 from tests.conftest import ROOT
-from tests.e2e.conftest import POLICY, SAMPLE  # noqa: F401 - the report is of this sample
 
 pytestmark = pytest.mark.kafka
 ARTIFACTS = ROOT / "test-artifacts" / "html-report"

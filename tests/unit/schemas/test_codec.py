@@ -8,7 +8,7 @@ import pytest
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 
 from schemas import LEDGER_SCHEMA_FILE, load_schema_json
-from schemas.codec import AvroCodec, DecodeError, decode_ledger_bytes, ledger_codec, log_codec
+from schemas.codec import DecodeError, decode_ledger_bytes, ledger_codec, log_codec
 from schemas.fingerprint import crc64_avro
 from schemas.ledger_models import InvalidEvent, canonical_json, digest, to_avro_record, validate_ledger_event
 
