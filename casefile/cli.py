@@ -186,6 +186,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("casefile: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # a bug or an unforeseen failure: one line, the traceback only on request
+        if args.log_level == "debug":
+            raise
+        print(f"casefile: internal error: {exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''} "
+              "(--log-level debug shows the traceback)", file=sys.stderr)
+        return 70
 
 
 if __name__ == "__main__":

@@ -58,6 +58,10 @@ def checksum(con: duckdb.DuckDBPyConnection, qualified: str) -> tuple[int, int]:
     return int(count), int(total)
 
 
+def _columns(con: duckdb.DuckDBPyConnection, qualified: str) -> list[str]:
+    return [d[0] for d in con.execute(f"SELECT * FROM {qualified} LIMIT 0").description]
+
+
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, limit: int | None = None) -> list[dict[str, Any]]:
     cur = con.execute(sql + (f" LIMIT {limit}" if limit else ""))
     cols = [d[0] for d in cur.description]
@@ -68,6 +72,11 @@ def compare_table(con: duckdb.DuckDBPyConnection, table: str, left: str, right: 
     lq, rq = f'{left}.main."{table}"', f'{right}.main."{table}"'
     (ln, lsum), (rn, rsum) = checksum(con, lq), checksum(con, rq)
     diff = TableDiff(table, ln, rn, lsum, rsum)
+    lcols, rcols = _columns(con, lq), _columns(con, rq)
+    if lcols != rcols:  # e.g. a database built by another casefile version
+        diff.missing = (f"columns differ: only in {left}: {sorted(set(lcols) - set(rcols)) or '-'}, "
+                        f"only in {right}: {sorted(set(rcols) - set(lcols)) or '-'} (rebuild it with this version)")
+        return diff
     if diff.equal:
         return diff
     only_l = f"SELECT * FROM {lq} EXCEPT ALL SELECT * FROM {rq}"
