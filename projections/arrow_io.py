@@ -57,3 +57,31 @@ def tuple_rows(values: Sequence[tuple[Any, ...]], columns: Sequence[str]) -> pa.
 def event_rows(records: Sequence[dict[str, Any]]) -> pa.Table:
     table = pa.Table.from_struct_array(pa.array(records, type=_RECORD_STRUCT))
     return table.rename_columns(COLUMNS["casefile_events"])
+
+
+def event_columns(table: pa.Table, topics: Sequence[str], partitions: Sequence[int],
+                  offsets: Sequence[int]) -> pa.Table:
+    """casefile_events rows from a decoded batch (projections.decode_batch: the log schema's
+    fields as columns) and the log coordinates of its records: no per-row work in Python."""
+    coords = [pa.array(topics, pa.string()), pa.array(partitions, pa.int32()),
+              pa.array(offsets, pa.int64())]
+    names = list(_COORDINATES) + table.column_names
+    return pa.Table.from_arrays(coords + table.columns, names=names)
+
+
+def history_rows(history: Any) -> pa.Table:
+    """aging_history rows from `state.HistoryRows` blocks, column by column."""
+    companies: list[str] = []
+    days: list[str] = []
+    accounts: list[str] = []
+    tails: list[tuple[int, ...]] = []
+    for company, day, names, block in history.blocks:
+        n = len(names)
+        companies += [company] * n
+        days += [day] * n
+        accounts += names
+        tails += block
+    columns = [pa.array(companies, pa.string()), pa.array(accounts, pa.string()),
+               pa.array(days, pa.string())]
+    columns += [pa.array(values, pa.int64()) for values in zip(*tails)]
+    return pa.Table.from_arrays(columns, schema=pa.schema(list(STRUCTS["aging_history"])))

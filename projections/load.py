@@ -7,7 +7,7 @@ import duckdb
 from processor.domain.aging import days_between
 from projections.apply import CURED_OUTCOMES
 from projections.schema import COLUMNS
-from projections.state import DAILY_COUNTERS, Account, ProjectionState, Touched
+from projections.state import DAILY_COUNTERS, ProjectionState, Touched
 
 _DATE_COLUMNS = {"invoice_date", "due_date", "settled_on", "opened_on", "closed_on",
                  "business_date", "last_business_date"}
@@ -35,8 +35,7 @@ def load_state(con: duckdb.DuckDBPyConnection) -> ProjectionState:
 
     _, rows = _select(con, "account_state")
     for company, account, partition, unapplied in rows:
-        state.accounts[(company, account)] = Account(company, account, partition, unapplied)
-        state.partition_accounts.setdefault((company, partition), set()).add((company, account))
+        state.add_account(company, account, partition, unapplied)
 
     columns, rows = _select(con, "invoices")
     for values in rows:

@@ -22,9 +22,10 @@ class Account:
     """One customer account: its receivables, the open ones, its unapplied credit."""
 
     __slots__ = ("company", "customer_account", "partition", "unapplied", "invoices", "open",
-                 "aging_cache")
+                 "aging_cache", "changed")
 
-    def __init__(self, company: str, customer_account: str, partition: int, unapplied: int = 0):
+    def __init__(self, company: str, customer_account: str, partition: int, unapplied: int = 0,
+                 changed: set[str] | None = None):
         self.company = company
         self.customer_account = customer_account
         self.partition = partition
@@ -32,6 +33,9 @@ class Account:
         self.invoices: dict[str, Row] = {}
         self.open: dict[str, Row] = {}  # the invoices whose open_minor != 0
         self.aging_cache: tuple[Any, ...] | None = None  # see buckets.py
+        # The accounts of its (company, partition) changed since that partition's last closed
+        # day (`ProjectionState.changed`): the aging book re-buckets only those. See buckets.py.
+        self.changed: set[str] = set() if changed is None else changed
 
     @property
     def key(self) -> AccountKey:
@@ -65,6 +69,46 @@ def new_daily(company: str, business_date: str) -> Row:
     return row
 
 
+class HistoryRows:
+    """`aging_history` rows of a batch, kept as blocks (one per partition close: company, day,
+    the accounts, their aging tails) so they reach Arrow column by column. Iterates (and
+    compares) as the row tuples, in `schema.AGING_COLUMNS` order."""
+
+    __slots__ = ("blocks",)
+
+    def __init__(self) -> None:
+        self.blocks: list[tuple[str, str, list[str], list[tuple[int, ...]]]] = []
+
+    def add_block(self, company: str, day: str, accounts: list[str],
+                  tails: list[tuple[int, ...]]) -> None:
+        if accounts:
+            self.blocks.append((company, day, accounts, tails))
+
+    def append(self, row: tuple[Any, ...]) -> None:
+        self.blocks.append((row[0], row[2], [row[1]], [tuple(row[3:])]))
+
+    def __len__(self) -> int:
+        return sum(len(b[2]) for b in self.blocks)
+
+    def __bool__(self) -> bool:
+        return bool(self.blocks)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        for company, day, accounts, tails in self.blocks:
+            for account, tail in zip(accounts, tails):
+                yield (company, account, day) + tail
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, HistoryRows):
+            other = list(other)
+        return isinstance(other, list) and list(self) == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"HistoryRows({list(self)!r})"
+
+
 @dataclass
 class Touched:
     """Primary keys of the rows a batch changed, and the data for the append-only tables."""
@@ -76,15 +120,15 @@ class Touched:
     aging_companies: set[str] = field(default_factory=set)  # company as_of moved: every account
     clocks: set[tuple[str, int]] = field(default_factory=set)
     metrics_from: dict[str, str] = field(default_factory=dict)  # company -> earliest date touched
-    aging_history: list[tuple[Any, ...]] = field(default_factory=list)
+    aging_history: HistoryRows = field(default_factory=HistoryRows)
 
     def date(self, company: str, day: str | None) -> None:
         if day is None:
             return
-        self.companies.add(company)
         current = self.metrics_from.get(company)
         if current is None or day < current:
             self.metrics_from[company] = day
+            self.companies.add(company)  # (every company in metrics_from is in companies)
 
 
 @dataclass
@@ -101,19 +145,36 @@ class ProjectionState:
     # company -> month -> [closed, cured (paid/credited), sum days to close]
     close_stats: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     touched: Touched = field(default_factory=Touched)
+    # (company, partition) -> accounts (names) changed since the partition's last closed day
+    changed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
+    # (company, partition) -> its aging book (buckets.AgingBook), built at its first close
+    books: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     def account(self, company: str, customer_account: str, partition: int) -> Account:
         key = (company, customer_account)
         acct = self.accounts.get(key)
         if acct is None:
-            acct = Account(company, customer_account, partition)
-            self.accounts[key] = acct
-            self.partition_accounts.setdefault((company, partition), set()).add(key)
+            acct = self.add_account(company, customer_account, partition)
         self.touched.accounts.add(key)
         return acct
 
+    def add_account(self, company: str, customer_account: str, partition: int,
+                    unapplied: int = 0) -> Account:
+        """A new account (not touched: loading uses it too)."""
+        key = (company, customer_account)
+        changed = self.changed.get((company, partition))
+        if changed is None:
+            changed = self.changed[(company, partition)] = set()
+        acct = Account(company, customer_account, partition, unapplied, changed)
+        self.accounts[key] = acct
+        self.partition_accounts.setdefault((company, partition), set()).add(key)
+        changed.add(customer_account)
+        return acct
+
     def daily_row(self, company: str, day: str) -> Row:
-        days = self.daily.setdefault(company, {})
+        days = self.daily.get(company)
+        if days is None:
+            days = self.daily[company] = {}
         row = days.get(day)
         if row is None:
             row = days[day] = new_daily(company, day)

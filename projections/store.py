@@ -17,10 +17,12 @@ from processor.domain.policy import Policy
 from projections import arrow_io
 from projections.apply import apply_record
 from projections.buckets import aging_row
+from projections.decode_batch import BatchDecoder, fold_records
 from projections.load import load_offsets, load_state
 from projections.metrics import daily_rows, metrics_rows
 from projections.schema import KEYS, create_all
 from projections.state import ProjectionState, Touched
+from schemas.codec import log_codec
 
 Position = tuple[str, int]
 
@@ -32,6 +34,7 @@ class ProjectionStore:
         create_all(self._con)
         self._offsets = load_offsets(self._con)
         self._state = load_state(self._con)
+        self._decoder = BatchDecoder(log_codec())
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
@@ -53,6 +56,26 @@ class ProjectionStore:
             if gc_was_enabled:
                 gc.enable()
 
+    def apply_encoded(self, values: Sequence[bytes], coords: Sequence[tuple[str, int, int]],
+                      positions: dict[Position, int]) -> None:
+        """`apply_batch` for the log values as read (Avro single-object encoding), with their
+        (topic, partition, offset): the batch is decoded in one columnar pass, the fold gets
+        only the fields it reads, and `casefile_events` is written from the columns."""
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            table = self._decoder.decode(values)
+            if table is None:  # another writer schema, corrupt data, or no polars
+                records = self._decoder.decode_records(values)
+                for rec, (topic, partition, offset) in zip(records, coords):
+                    rec["_topic"], rec["_partition"], rec["_offset"] = topic, partition, offset
+                self._apply(records, positions)
+            else:
+                self._apply_columns(table, coords, positions)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+
     def _apply(self, records: list[dict], positions: dict[Position, int]) -> None:
         next_offsets = dict(self._offsets)
         applied = []
@@ -65,13 +88,41 @@ class ProjectionStore:
             apply_record(state, rec, policy)
             applied.append(rec)
             next_offsets[position] = offset + 1
+        events = arrow_io.event_rows(applied) if applied else None
+        self._commit(events, next_offsets, positions)
+
+    def _apply_columns(self, table: pa.Table, coords: Sequence[tuple[str, int, int]],
+                       positions: dict[Position, int]) -> None:
+        next_offsets = dict(self._offsets)
+        keep: list[int] = []
+        for i, (topic, partition, offset) in enumerate(coords):
+            position = (topic, partition)
+            if offset < next_offsets.get(position, 0):
+                continue
+            keep.append(i)
+            next_offsets[position] = offset + 1
+        if len(keep) != len(coords):
+            table = table.take(pa.array(keep, pa.int64()))
+            coords = [coords[i] for i in keep]
+        events = None
+        if coords:
+            topics, partitions, offsets = zip(*coords)
+            state, policy = self._state, self._policy
+            for rec in fold_records(table, partitions):
+                apply_record(state, rec, policy)
+            events = arrow_io.event_columns(table, topics, partitions, offsets)
+        self._commit(events, next_offsets, positions)
+
+    def _commit(self, events: pa.Table | None, next_offsets: dict[Position, int],
+                positions: dict[Position, int]) -> None:
+        state = self._state
         for position, offset in positions.items():
             if offset > next_offsets.get(position, -1):
                 next_offsets[position] = offset
-        if not applied and next_offsets == self._offsets:
+        if events is None and next_offsets == self._offsets:
             return
         try:
-            self._write(applied, next_offsets)
+            self._write(events, next_offsets)
         except BaseException:
             self._recover()
             raise
@@ -88,7 +139,7 @@ class ProjectionStore:
 
     # --- writing ----------------------------------------------------------------------------
 
-    def _write(self, records: Sequence[dict], next_offsets: dict[Position, int]) -> None:
+    def _write(self, events: pa.Table | None, next_offsets: dict[Position, int]) -> None:
         state = self._state
         touched = state.touched
         replaced = self._touched_rows(state, touched)
@@ -102,9 +153,9 @@ class ProjectionStore:
                           ("company",))
         self._write_metrics(state, touched)
         if touched.aging_history:
-            self._append("aging_history", arrow_io.rows("aging_history", touched.aging_history))
-        if records:
-            self._append("casefile_events", arrow_io.event_rows(records))
+            self._append("aging_history", arrow_io.history_rows(touched.aging_history))
+        if events is not None:
+            self._append("casefile_events", events)
         offsets = sorted((t, p, o) for (t, p), o in next_offsets.items())
         con.execute("DELETE FROM projection_offsets")
         self._append("projection_offsets",
