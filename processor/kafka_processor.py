@@ -25,6 +25,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from casefile.errors import CasefileError
 from casefile.kafka.topics import LOG_TOPIC_CONFIG, admin, ensure_topic, partition_count
 from casefile.logs import get_logger
+from casefile.metrics import Metrics, start_metrics
 from casefile.settings import Settings
 from processor.domain import PartitionState
 from processor.domain.policy import Policy
@@ -47,6 +48,7 @@ class ProcessorOptions:
     once: bool = False
     transaction_timeout_ms: int = 30000
     snapshot_every: int = 50000  # log records of a partition between snapshots; 0 = never
+    metrics_port: int | None = None  # serve /metrics, /healthz, /readyz on this port; None = off
 
 
 @dataclass
@@ -104,6 +106,9 @@ class LedgerProcessor:
             "isolation.level": "read_committed", "enable.partition.eof": False,
             "partition.assignment.strategy": "range", "max.poll.interval.ms": 300000}))
         self.txn_id = txn_id
+        self.metrics = Metrics("processor", group=options.group, transactional_id=txn_id)
+        self._lag_reported = 0.0
+        self._resumed_from: dict[int, int] = {}
 
     # -- rebalances --------------------------------------------------------------------------------
 
@@ -114,18 +119,29 @@ class LedgerProcessor:
         consumer.assign(self._restore(self.assigned))
         self.needs_reset = False
         self.once_targets = None
+        self.metrics.assigned.set(len(self.assigned))
+        self.metrics.forget_partitions(self.settings.ledger_topic, self.assigned)
+        self.metrics.set_ready(bool(self.assigned), f"partitions {self.assigned} assigned, state restored"
+                               if self.assigned else "no partitions assigned")
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions revoked", partitions=sorted(tp.partition for tp in partitions))
         self._abort("partitions revoked")
         self.states.clear()
         self.assigned = []
+        self._unassigned("partitions revoked")
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.warning("partitions lost", partitions=sorted(tp.partition for tp in partitions))
         self._abort("partitions lost")
         self.states.clear()
         self.assigned = []
+        self._unassigned("partitions lost")
+
+    def _unassigned(self, why: str) -> None:
+        self.metrics.assigned.set(0)
+        self.metrics.forget_partitions(self.settings.ledger_topic, [])
+        self.metrics.set_ready(False, why)
 
     # -- state and positions -----------------------------------------------------------------------
 
@@ -138,6 +154,9 @@ class LedgerProcessor:
         committed = self.consumer.committed([TopicPartition(self.settings.ledger_topic, p) for p in parts], timeout=30)
         log.info("state restored from the log", partitions=parts, streams=sum(len(s.heads) for s in self.states.values()),
                  snapshots={p: c for p, (c, _) in snapshots.items()}, seconds=round(time.monotonic() - started, 3))
+        self.metrics.restore_seconds.observe(time.monotonic() - started)
+        self.metrics.beat()
+        self._resumed_from = {tp.partition: max(tp.offset, 0) for tp in committed}
         return [TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
                 for tp in committed]
 
@@ -159,12 +178,15 @@ class LedgerProcessor:
             log.error("abort failed", error=str(exc))
         self.in_transaction = False
         self.counters.aborts += 1
+        self.metrics.aborts.inc()
         self.needs_reset = True
         log.warning("transaction aborted", reason=why)
 
     # -- the loop ----------------------------------------------------------------------------------
 
     def run(self) -> Counters:
+        start_metrics(self.metrics, self.options.metrics_port, log)
+        self.metrics.beat()
         prepare_topics(self.settings, self.options.partitions)
         self.producer.init_transactions(60)
         self.consumer.subscribe([self.settings.ledger_topic], on_assign=self._on_assign,
@@ -184,6 +206,8 @@ class LedgerProcessor:
             finally:
                 self.consumer.close()
                 self.producer.flush(10)
+                self.metrics.set_ready(False, "stopped")
+                self.metrics.close()
         log.info("processor stopped", **self.counters.as_dict())
         return self.counters
 
@@ -191,6 +215,7 @@ class LedgerProcessor:
         last_report = time.monotonic()
         while not self.stop_requested:
             msgs = self.consumer.consume(self.options.batch_size, self.options.batch_ms / 1000)
+            self.metrics.beat()
             if self.needs_reset and self.assigned:
                 # positions may have moved past uncommitted data: drop what was fetched and rewind
                 self._reset_to_committed()
@@ -201,6 +226,8 @@ class LedgerProcessor:
                     log.warning("consumer error", error=m.error().str())
             if real:
                 self._process_batch(real)
+            if time.monotonic() - self._lag_reported >= 1.0:
+                self._report_lag()
             if self.options.once and self._caught_up():
                 break
             if time.monotonic() - last_report > 10:
@@ -213,6 +240,7 @@ class LedgerProcessor:
 
     def _process_batch(self, msgs: list) -> None:
         topic = self.settings.ledger_topic
+        began = time.monotonic()
         try:
             self.producer.begin_transaction()
         except KafkaException as exc:
@@ -240,11 +268,11 @@ class LedgerProcessor:
                     applied += 1
                     key = msg.key()
                     ts = msg.timestamp()[1]
-                    for record in result.records:
-                        self._produce(self.settings.log_topic, p, key, self.log_codec.encode(record), ts,
-                                      on_delivery=self._delivered)
+                    for value in result.encoded:
+                        self._produce(self.settings.log_topic, p, key, value, ts, on_delivery=self._delivered)
                     written += len(result.records)
                     self.since_snapshot[p] = self.since_snapshot.get(p, 0) + len(result.records)
+            self.metrics.batch_seconds.observe(time.monotonic() - began)
             self._snapshots_due()
             positions = self.consumer.position([TopicPartition(topic, p) for p in self.assigned])
             self.producer.send_offsets_to_transaction([tp for tp in positions if tp.offset >= 0],
@@ -265,21 +293,31 @@ class LedgerProcessor:
         self.counters.duplicates += dup
         self.counters.dlq.update(dlq)
         self.counters.transactions += 1
+        m = self.metrics
+        m.transaction_seconds.observe(time.monotonic() - began)
+        m.batch_events.observe(len(msgs))
+        m.applied.inc(applied)
+        m.records_written.inc(written)
+        m.duplicates.inc(dup)
+        for code, n in dlq.items():
+            m.dlq.labels(code=code).inc(n)
+        m.transactions.inc()
         last = msgs[-1]
         log.debug("batch committed", topic=topic, partition=last.partition(), offset=last.offset(),
                   events=len(msgs), records=written)
 
-    def _commit(self) -> None:
-        while True:
+    def _commit(self, attempts: int = 5) -> None:
+        """Commit, retrying what librdkafka calls retriable a bounded number of times; after that
+        the caller aborts and rebuilds (a commit that never answers must not stall the loop)."""
+        for attempt in range(1, attempts + 1):
             try:
-                self.producer.commit_transaction(60)
+                self.producer.commit_transaction(30)
                 self.in_transaction = False
                 return
             except KafkaException as exc:
-                err = exc.args[0]
-                if err.retriable():
-                    continue
-                raise
+                if not exc.args[0].retriable() or attempt == attempts:
+                    raise
+                log.warning("commit retried", attempt=attempt, error=exc.args[0].str())
 
     def _produce(self, topic: str, partition: int, key: bytes | None, value: bytes, ts: int | None,
                  headers: list[tuple[str, bytes]] | None = None, on_delivery: Any = None) -> None:
@@ -343,6 +381,22 @@ class LedgerProcessor:
             high = self.consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), cached=True)[1]
             out[tp.partition] = max(0, high - max(tp.offset, 0))
         return out
+
+    def _report_lag(self) -> None:
+        """Per assigned partition: high watermark (as of the latest fetch) minus the position."""
+        self._lag_reported = time.monotonic()
+        if not self.assigned or self.needs_reset:
+            return
+        topic = self.settings.ledger_topic
+        lags = {}
+        for tp in self.consumer.position([TopicPartition(topic, p) for p in self.assigned]):
+            high = self.consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), cached=True)[1]
+            if high < 0:  # nothing fetched yet: unknown, not zero
+                continue
+            # before its first message the position is unknown: the offset it resumed from
+            position = tp.offset if tp.offset >= 0 else self._resumed_from.get(tp.partition, 0)
+            lags[tp.partition] = max(0, high - position)
+        self.metrics.set_lag(topic, lags)
 
 
 class _Rebalanced(Exception):

@@ -14,6 +14,8 @@ from typing import Any, Callable
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
+from casefile.kafka.watermarks import high_watermarks
+
 CHUNK_BYTES = 900_000
 SNAPSHOT_TOPIC_CONFIG = {"cleanup.policy": "compact", "segment.bytes": str(16 * 1024 * 1024),
                          "min.cleanable.dirty.ratio": "0.2"}
@@ -44,7 +46,7 @@ def latest_snapshots(kafka_config: dict[str, Any], topic: str, partitions: list[
         md = consumer.list_topics(timeout=10)
         if topic not in md.topics or md.topics[topic].error is not None:
             return {}
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        ends = high_watermarks(consumer, topic, partitions)
         pending = {p for p in partitions if ends[p] > 0}
         if pending:
             consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(pending)])

@@ -15,6 +15,7 @@ from typing import Any
 from confluent_kafka import Consumer, TopicPartition
 
 from casefile.errors import CasefileError
+from casefile.kafka.watermarks import high_watermarks
 from casefile.logs import get_logger
 from processor.domain import PartitionState, evolve, new_partition_state
 from processor.log_records import GENESIS_HASH
@@ -61,7 +62,7 @@ def _fold(kafka_config: dict[str, Any], topic: str, partitions: list[int], codec
                          "enable.auto.commit": False, "isolation.level": "read_committed",
                          "auto.offset.reset": "earliest", "enable.partition.eof": False})
     try:
-        ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in partitions}
+        ends = high_watermarks(consumer, topic, partitions)
         pending = {p for p in partitions if ends[p] > starts[p]}
         if not pending:
             return states

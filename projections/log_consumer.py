@@ -11,14 +11,14 @@ import signal
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from casefile.errors import CasefileError
 from casefile.kafka.topics import admin, partition_count
 from casefile.logs import get_logger
+from casefile.metrics import Metrics, start_metrics
 from casefile.read_models import snapshot_path_for
 from casefile.settings import Settings
 from processor.domain.policy import Policy
@@ -26,6 +26,10 @@ from projections.store import ProjectionStore
 from schemas.codec import log_codec
 
 log = get_logger("casefile.projector")
+# a broker restarting or moving leadership answers these for a while; asking again is the cure
+_TRANSIENT = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError._TRANSPORT,
+              KafkaError._TIMED_OUT, KafkaError._ALL_BROKERS_DOWN, KafkaError.UNKNOWN_TOPIC_OR_PART,
+              KafkaError.REQUEST_TIMED_OUT, KafkaError._UNKNOWN_PARTITION)
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class ProjectorOptions:
     batch_ms: int = 500
     once: bool = False
     wait_for_topic_s: float = 60.0
+    metrics_port: int | None = None  # serve /metrics, /healthz, /readyz on this port; None = off
 
 
 class Projector:
@@ -47,6 +52,7 @@ class Projector:
         self.store: ProjectionStore | None = None
         self.stop_requested = False
         self.projected = 0
+        self.metrics = Metrics("projector", db=options.db_path)
 
     def _partitions(self) -> int:
         deadline = time.monotonic() + self.options.wait_for_topic_s
@@ -69,6 +75,9 @@ class Projector:
 
     def run(self) -> int:
         topic = self.settings.log_topic
+        start_metrics(self.metrics, self.options.metrics_port, log)
+        self.metrics.beat()
+        self.metrics.set_ready(False, "waiting for the log topic")
         count = self._partitions()
         self.store = self.open_store()
         stored = self.store.stored_offsets()
@@ -81,30 +90,42 @@ class Projector:
         targets = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
         previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         log.info("projector started", topic=topic, db=self.options.db_path, resume_from={p: stored.get((topic, p), 0) for p in parts})
+        for p in parts:
+            self.metrics.projection_position.labels(topic=topic, partition=str(p)).set(stored.get((topic, p), 0))
+        self.metrics.set_ready(False, "catching up with the log")
         dirty = False
         started = time.monotonic()
+        lag_reported = 0.0
         try:
             while not self.stop_requested:
                 msgs = consumer.consume(self.options.batch_size, self.options.batch_ms / 1000)
-                records: list[dict[str, Any]] = []
+                self.metrics.beat()
+                if time.monotonic() - lag_reported >= 1.0:
+                    lag_reported = time.monotonic()
+                    self._report_lag(consumer, parts, stored)
+                values: list[bytes] = []
+                coords: list[tuple[str, int, int]] = []
                 positions: dict[tuple[str, int], int] = {}
                 for m in msgs:
                     if m.error():
                         continue
-                    record = self.codec.decode_avro(m.value())
-                    record["_topic"], record["_partition"], record["_offset"] = topic, m.partition(), m.offset()
-                    records.append(record)
+                    values.append(m.value())
+                    coords.append((topic, m.partition(), m.offset()))
                     positions[(topic, m.partition())] = m.offset() + 1
-                if records:
-                    self.store.apply_batch(records, positions)
-                    self.projected += len(records)
+                if values:
+                    began = time.monotonic()
+                    self.store.apply_encoded(values, coords, positions)  # decoded as one columnar batch
+                    self.projected += len(values)
+                    self._observe_batch(values, positions, time.monotonic() - began)
                     dirty = True
-                    last = records[-1]
-                    log.debug("batch projected", topic=topic, partition=last["_partition"], offset=last["_offset"],
-                              records=len(records))
+                    _, partition, offset = coords[-1]
+                    log.debug("batch projected", topic=topic, partition=partition, offset=offset, records=len(values))
                     continue
                 caught_up = all(tp.offset >= targets[tp.partition] or targets[tp.partition] == 0
                                 for tp in consumer.position([TopicPartition(topic, p) for p in parts]))
+                if caught_up and not self.metrics.is_ready:
+                    self._report_lag(consumer, parts, stored)
+                    self.metrics.set_ready(True, "caught up with the log")
                 if caught_up and dirty:
                     self.publish_snapshot()
                     dirty = False
@@ -113,7 +134,15 @@ class Projector:
                 if caught_up and self.options.once:
                     break
                 if caught_up:  # targets move on while following the log
-                    targets = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+                    try:
+                        targets = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                                   for p in parts}
+                    except KafkaException as exc:  # e.g. a broker restarting: keep the old targets, ask again
+                        if not exc.args or not isinstance(exc.args[0], KafkaError) or not exc.args[0].retriable() \
+                                and exc.args[0].code() not in _TRANSIENT:
+                            raise
+                        log.warning("end offsets unavailable, retrying", error=exc.args[0].str())
+                        time.sleep(0.5)
             if dirty:
                 self.publish_snapshot()
         finally:
@@ -121,7 +150,30 @@ class Projector:
                 signal.signal(sig, handler)
             consumer.close()
             self.store.close()
+            self.metrics.set_ready(False, "stopped")
+            self.metrics.close()
         return self.projected
+
+    def _observe_batch(self, records: list[bytes], positions: dict[tuple[str, int], int],
+                       seconds: float) -> None:
+        m = self.metrics
+        m.batch_seconds.observe(seconds)
+        m.batch_events.observe(len(records))
+        m.projected.inc(len(records))
+        for (topic, p), offset in positions.items():
+            m.projection_position.labels(topic=topic, partition=str(p)).set(offset)
+
+    def _report_lag(self, consumer: Consumer, parts: list[int], stored: dict[tuple[str, int], int]) -> None:
+        """Per log partition: high watermark (as of the latest fetch) minus the position."""
+        topic = self.settings.log_topic
+        lags = {}
+        for tp in consumer.position([TopicPartition(topic, p) for p in parts]):
+            high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), cached=True)[1]
+            if high < 0:  # nothing fetched yet: unknown, not zero
+                continue
+            position = tp.offset if tp.offset >= 0 else stored.get((topic, tp.partition), 0)
+            lags[tp.partition] = max(0, high - position)
+        self.metrics.set_lag(topic, lags)
 
     def _request_stop(self, signum: int, _frame: Any) -> None:
         self.stop_requested = True

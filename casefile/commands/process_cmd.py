@@ -13,7 +13,7 @@ from processor.kafka_processor import LedgerProcessor, ProcessorOptions
 def processor_options(args: argparse.Namespace) -> ProcessorOptions:
     return ProcessorOptions(group=args.group, transactional_id=args.transactional_id, batch_size=args.batch_size,
                             batch_ms=args.batch_ms, partitions=args.partitions, once=getattr(args, "once", False),
-                            snapshot_every=args.snapshot_every)
+                            snapshot_every=args.snapshot_every, metrics_port=getattr(args, "metrics_port", None))
 
 
 def load(settings: Settings):

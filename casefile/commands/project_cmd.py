@@ -11,7 +11,7 @@ from projections.log_consumer import Projector, ProjectorOptions
 
 def projector_options(args: argparse.Namespace, once: bool) -> ProjectorOptions:
     return ProjectorOptions(db_path=args.db, snapshot_path=args.snapshot, once=once,
-                            batch_size=args.projection_batch_size)
+                            batch_size=args.projection_batch_size, metrics_port=getattr(args, "metrics_port", None))
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -2,6 +2,7 @@
 
 Two processes, not threads: DuckDB writes and Avro decoding then use both cores, and a crash of
 one is contained. With `--once` the processor catches up first, then the projector.
+`--metrics-port PORT`: the processor child serves its metrics on PORT, the projector child on PORT+1.
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     project = [*base, "project", "--db", args.db, "--projection-batch-size", str(args.projection_batch_size)]
     if args.snapshot:
         project += ["--snapshot", args.snapshot]
+    if args.metrics_port:  # the processor child serves PORT, the projector child PORT+1
+        process += ["--metrics-port", str(args.metrics_port)]
+        project += ["--metrics-port", str(args.metrics_port + 1)]
     if args.once:
         rc = subprocess.call([*process, "--once"])
         return rc or subprocess.call([*project, "--once"])
