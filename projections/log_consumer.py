@@ -40,6 +40,7 @@ class ProjectorOptions:
     batch_ms: int = 500
     once: bool = False
     wait_for_topic_s: float = 60.0
+    snapshot_interval_s: float = 30.0  # publish the analysts' copy at least this often while behind
     metrics_port: int | None = None  # serve /metrics, /healthz, /readyz on this port; None = off
 
 
@@ -52,6 +53,7 @@ class Projector:
         self.store: ProjectionStore | None = None
         self.stop_requested = False
         self.projected = 0
+        self.snapshot_at = time.monotonic()
         self.metrics = Metrics("projector", db=options.db_path)
 
     def _partitions(self) -> int:
@@ -120,6 +122,9 @@ class Projector:
                     dirty = True
                     _, partition, offset = coords[-1]
                     log.debug("batch projected", topic=topic, partition=partition, offset=offset, records=len(values))
+                    if time.monotonic() - self.snapshot_at > self.options.snapshot_interval_s:
+                        self.publish_snapshot()  # a steady stream never "catches up": analysts still see progress
+                        dirty = False
                     continue
                 caught_up = all(tp.offset >= targets[tp.partition] or targets[tp.partition] == 0
                                 for tp in consumer.position([TopicPartition(topic, p) for p in parts]))
@@ -197,4 +202,5 @@ class Projector:
         finally:
             con.execute("DETACH casefile_snapshot")
         os.replace(tmp, target)
+        self.snapshot_at = time.monotonic()
         log.info("snapshot published", path=target)

@@ -35,25 +35,28 @@ def test_reads_during_projection_see_consistent_snapshots(kafka_bootstrap: str, 
                             "--batch-size", "500", "--projection-batch-size", "1500"],
                            env=env, stdout=subprocess.DEVNULL, stderr=(tmp_path / "run.log").open("w"))
     seen: list[dict] = []
-    try:
-        for start in range(2000, len(events), 2000):
-            publish_events(settings, events[start:start + 2000], partitions=2)
-            time.sleep(0.3)
-            result = cli("query", TOTALS, "--db", str(db), "--format", "json", check=False)
-            if result.returncode == 0:
-                seen.append(json.loads(result.stdout)[0])
-                assert "snapshot" in result.stderr  # the live file is held by the projector
-            else:
-                assert "no snapshot has been published yet" in result.stderr or "no database" in result.stderr
-        deadline = time.monotonic() + 120
+
+    def read_new_position(timeout: float) -> None:
+        """Poll until a read shows a position not seen before (the projector publishes a snapshot
+        each time it catches up)."""
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = cli("query", TOTALS, "--db", str(db), "--format", "json", check=False)
             if result.returncode == 0:
                 row = json.loads(result.stdout)[0]
+                assert "snapshot" in result.stderr  # the live file is held by the projector
                 seen.append(row)
-                if row["position"] >= len(events):
-                    break
-            time.sleep(1)
+                if row["position"] not in {r["position"] for r in seen[:-1]}:
+                    return
+            else:
+                assert "no snapshot has been published yet" in result.stderr or "no database" in result.stderr
+            time.sleep(0.3)
+
+    try:
+        read_new_position(120)
+        for start in range(2000, len(events), 4000):
+            publish_events(settings, events[start:start + 4000], partitions=2)
+            read_new_position(60)
     finally:
         run.terminate()
         assert run.wait(timeout=60) == 0, (tmp_path / "run.log").read_text()[-2000:]
