@@ -186,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("casefile: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `casefile history ... | head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:  # a bug or an unforeseen failure: one line, the traceback only on request
         if args.log_level == "debug":
             raise

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from casefile.errors import CasefileError
@@ -57,22 +58,29 @@ class Projector:
         self.metrics = Metrics("projector", db=options.db_path)
 
     def _partitions(self) -> int:
-        deadline = time.monotonic() + self.options.wait_for_topic_s
+        """The log's partition count; 0 with --once when it does not exist yet (nothing to project).
+        Following the log, it waits for the processor to create it."""
         client = admin(self.settings.kafka())
+        waited_since = time.monotonic()
         while True:
             count = partition_count(client, self.settings.log_topic)
             if count:
                 return count
-            if time.monotonic() > deadline:
-                raise CasefileError(f"topic {self.settings.log_topic} does not exist (has the processor run?)")
+            if self.options.once:
+                return 0
+            if time.monotonic() - waited_since > self.options.wait_for_topic_s:
+                log.info("waiting for the log topic (has the processor run?)", topic=self.settings.log_topic)
+                waited_since = time.monotonic()
             time.sleep(0.5)
 
     def open_store(self) -> ProjectionStore:
         try:
             return ProjectionStore(self.options.db_path, self.policy)
-        except Exception as exc:  # duckdb.IOException for a database locked by another process
+        except Exception as exc:  # duckdb.IOException: locked by another process, or no such folder
             if "lock" in str(exc).lower():
                 raise CasefileError(f"database {self.options.db_path} is in use by another process") from None
+            if isinstance(exc, (duckdb.IOException, OSError)):
+                raise CasefileError(f"cannot open database {self.options.db_path}: {str(exc).splitlines()[0]}") from None
             raise
 
     def run(self) -> int:
@@ -82,6 +90,10 @@ class Projector:
         self.metrics.set_ready(False, "waiting for the log topic")
         count = self._partitions()
         self.store = self.open_store()
+        if count == 0:  # --once before the processor ever ran: the tables exist, empty
+            log.warning("the log topic does not exist yet: nothing to project", topic=topic)
+            self.store.close()
+            return 0
         stored = self.store.stored_offsets()
         consumer = Consumer(self.settings.kafka(**{
             "group.id": f"casefile-projector-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,

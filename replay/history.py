@@ -22,15 +22,17 @@ _SELECT = """SELECT stream_id, stream_version, occurred_at, recorded_at, event_t
 FROM casefile_events"""
 
 
-def parse_customer(customer: str, company: str | None) -> tuple[str, str]:
+def parse_customer(customer: str, company: str | None) -> tuple[str | None, str]:
+    """(company, account): `company/account`, or an account with --company, or an account alone
+    (then it must be unique across companies)."""
     if "/" in customer:
         comp, _, account = customer.partition("/")
         if company and company != comp:
             raise CasefileError(f"--customer {customer} names company {comp}, --company says {company}")
     else:
-        comp, account = company or "", customer
-    if not comp or not account:
-        raise CasefileError("--customer takes company/account, or an account with --company")
+        comp, account = company or None, customer
+    if not account or comp == "":
+        raise CasefileError("--customer takes company/account, or an account (with --company if it is ambiguous)")
     return comp, account
 
 
@@ -42,6 +44,15 @@ def timeline(con: duckdb.DuckDBPyConnection, *, case_id: str | None = None, comp
         where, params = "case_id = ?", [case_id]
         # the status after each record comes from all the case's records, the filter applies after
         subject = f"case {case_id}"
+    elif company is None:
+        companies = [r[0] for r in con.execute(
+            "SELECT DISTINCT company FROM casefile_events WHERE customer_account = ? ORDER BY 1", [account]).fetchall()]
+        if len(companies) > 1:
+            raise CasefileError(f"customer {account} exists in companies {', '.join(companies)}: "
+                                "say company/account or --company")
+        company = companies[0] if companies else "?"
+        where, params = "stream_id = ?", [f"{company}/{account}"]
+        subject = f"customer {account}"
     else:
         where, params = "stream_id = ?", [f"{company}/{account}"]
         subject = f"customer {company}/{account}"

@@ -12,19 +12,19 @@ _OUTCOME_OF_KIND = {"payment": "paid", "credit": "credited", "write_off": "writt
 
 
 def note_clearing(cleared: dict[str, int], kind: str, amount: int) -> None:
-    """Count one application on an attached invoice toward the case outcome.
-    Interest waivers count as credit; a reversal takes back what payments cleared."""
+    """Count one application on an attached invoice toward the case outcome: payments, credit
+    notes and write-offs (the contract's outcomes); a reversal takes back what payments cleared.
+    An interest waiver only removes interest the customer never owed, so it decides nothing."""
     if kind == "reversal":
         cleared["payment"] = max(0, cleared["payment"] - amount)
-    elif amount < 0:
-        if kind == "interest":
-            cleared["credit"] += -amount
-        elif kind in cleared:
-            cleared[kind] += -amount
+    elif amount < 0 and kind in cleared:
+        cleared[kind] += -amount
 
 
 def outcome(cleared: dict[str, int]) -> str:
     kinds = [k for k in ("payment", "credit", "write_off") if cleared[k] > 0]
+    if not kinds:  # only waivers cleared what was attached: the nearest outcome is a credit
+        return "credited"
     return _OUTCOME_OF_KIND[kinds[0]] if len(kinds) == 1 else "mixed"
 
 
@@ -59,11 +59,12 @@ def attach_records(account: AccountState, occurred_at: str, case_id: str, invoic
 
 
 def open_case_records(account: AccountState, occurred_at: str, as_of: str, rule: str, amount: int,
-                      score: int | None) -> list[Record]:
-    """CaseOpened, then every overdue invoice attached (disputed too, flagged)."""
+                      score: int | None, opened_on: str | None = None) -> list[Record]:
+    """CaseOpened (dated `opened_on`, by default the day closed), then every invoice overdue as of
+    `as_of` attached (disputed too, flagged)."""
     case_id = f"{account.stream_id}/{account.case_count + 1}"
     opened = account_record(account, occurred_at, "CaseOpened", case_id, trigger_rule=rule,
-                            amount_minor=amount, score=score, business_date=as_of, status="Open")
+                            amount_minor=amount, score=score, business_date=opened_on or as_of, status="Open")
     return [opened, *attach_records(account, occurred_at, case_id,
                                     [inv.invoice_id for inv in account.overdue(as_of)])]
 
@@ -75,7 +76,9 @@ def risk_trigger(account: AccountState, occurred_at: str, as_of: str | None, sco
     amount = overdue_undisputed_amount(account, as_of)
     if amount <= 0:
         return []
-    return open_case_records(account, occurred_at, as_of, "risk", amount, score)
+    # overdue is measured against the latest closed day, but the case opens on the risk event's own day
+    return open_case_records(account, occurred_at, as_of, "risk", amount, score,
+                             opened_on=max(as_of, occurred_at[:10]))
 
 
 def closes_after(case: Case, account: AccountState, applications: list[dict[str, Any]]) -> str | None:
@@ -109,6 +112,13 @@ def case_follow_ups(account: AccountState, fact: Record) -> list[Record]:
         if paid > 0:
             out.append(account_record(account, fact["occurred_at"], "PaymentAppliedToCase", case.case_id,
                                       document_id=fact["document_id"], amount_minor=paid))
+    elif kind == "PaymentReversed":
+        # takes back what the payment had collected for the case (never more than it has collected)
+        reopened = sum(a["amount_minor"] for a in fact["applications"] if a["invoice_id"] in case.attached)
+        taken_back = min(reopened, case.cleared["payment"])
+        if taken_back > 0:
+            out.append(account_record(account, fact["occurred_at"], "PaymentAppliedToCase", case.case_id,
+                                      document_id=fact["document_id"], amount_minor=-taken_back))
     elif kind == "InterestAssessed" and fact["invoice_id"] in case.attached:
         out.append(account_record(account, fact["occurred_at"], "InterestAdjusted", case.case_id,
                                   document_id=fact["document_id"], invoice_id=fact["invoice_id"],

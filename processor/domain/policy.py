@@ -37,22 +37,53 @@ class Policy:
         return self.company_currencies.get(company, self.default_currency)
 
 
+# section -> {key in the file: Policy field}; the contract's flat names (e.g. promise_tolerance_days)
+# are accepted at the top level too
+_SECTIONS: dict[str, dict[str, str]] = {
+    "aging": {"basis": "aging_basis", "bucket_bounds": "bucket_bounds"},
+    "case_triggers": {"aging_min_days_past_due": "aging_min_days_past_due",
+                      "aging_min_overdue_minor": "aging_min_overdue_minor",
+                      "risk_score_threshold": "risk_score_threshold"},
+    "promises": {"tolerance_days": "promise_tolerance_days"},
+    "currencies": {"default": "default_currency", "companies": "company_currencies"},
+}
+_FLAT = {"aging_basis", "bucket_bounds", "aging_min_days_past_due", "aging_min_overdue_minor",
+         "risk_score_threshold", "promise_tolerance_days", "default_currency", "company_currencies"}
+
+
+def _settings(doc: dict[str, Any]) -> dict[str, Any]:
+    """Every setting of the file by Policy field name; an unknown key is an error, not a silent no-op."""
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key in _SECTIONS and isinstance(value, dict):
+            names = _SECTIONS[key]
+            for sub, sub_value in value.items():
+                if sub in names:
+                    out[names[sub]] = sub_value
+                elif sub in _FLAT:
+                    out[sub] = sub_value
+                else:
+                    raise PolicyError(f"unknown policy setting [{key}] {sub}")
+        elif key in _FLAT:
+            out[key] = value
+        else:
+            raise PolicyError(f"unknown policy setting {key}")
+    return out
+
+
 def policy_from_mapping(doc: dict[str, Any]) -> Policy:
-    aging = doc.get("aging", {})
-    triggers = doc.get("case_triggers", {})
-    promises = doc.get("promises", {})
-    currencies = doc.get("currencies", {})
+    given = _settings(doc)
     try:
-        bounds = tuple(int(b) for b in aging.get("bucket_bounds", (30, 60, 90, 120)))
+        bounds = tuple(int(b) for b in given.get("bucket_bounds", (30, 60, 90, 120)))
         policy = Policy(
-            aging_basis=str(aging.get("basis", "due_date")),
+            aging_basis=str(given.get("aging_basis", "due_date")),
             bucket_bounds=bounds,  # type: ignore[arg-type]
-            aging_min_days_past_due=int(triggers.get("aging_min_days_past_due", 30)),
-            aging_min_overdue_minor=int(triggers.get("aging_min_overdue_minor", 10000)),
-            risk_score_threshold=int(triggers.get("risk_score_threshold", 70)),
-            promise_tolerance_days=int(promises.get("tolerance_days", 3)),
-            default_currency=str(currencies.get("default", "USD")),
-            company_currencies={str(k): str(v) for k, v in currencies.get("companies", {}).items()},
+            aging_min_days_past_due=int(given.get("aging_min_days_past_due", 30)),
+            aging_min_overdue_minor=int(given.get("aging_min_overdue_minor", 10000)),
+            risk_score_threshold=int(given.get("risk_score_threshold", 70)),
+            promise_tolerance_days=int(given.get("promise_tolerance_days", 3)),
+            default_currency=str(given.get("default_currency", "USD")),
+            company_currencies={str(k): str(v) for k, v in dict(given.get("company_currencies", {})).items()},
         )
     except (TypeError, ValueError) as exc:
         raise PolicyError(f"bad policy value: {exc}") from exc

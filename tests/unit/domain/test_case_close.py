@@ -114,3 +114,20 @@ def test_status_or_assignment_without_case_is_unknown_reference(action: str) -> 
     with pytest.raises(Rejected) as exc:
         led.status("InProgress") if action == "status" else led.assign("bob")
     assert exc.value.code == "unknown_reference"
+
+
+def test_waiver_then_payment_is_paid_not_mixed() -> None:
+    led = _case(20000)
+    led.interest("IN1", 1000, "I0", at="2026-03-02")
+    led.interest("IN2", -1000, "I0", at="2026-03-03")
+    out = led.pay("P", 20000, at="2026-03-04")
+    assert out[-1]["event_type"] == "CaseClosed" and out[-1]["outcome"] == "paid"
+
+
+def test_reversal_takes_back_what_the_payment_collected_for_the_case() -> None:
+    led = _case(20000)
+    out = led.pay("P1", 8000, at="2026-03-02")
+    assert (out[1]["event_type"], out[1]["amount_minor"]) == ("PaymentAppliedToCase", 8000)
+    out = led.reverse("P1", at="2026-03-03")
+    assert types(out) == ["PaymentReversed", "PaymentAppliedToCase"]
+    assert (out[1]["document_id"], out[1]["amount_minor"], out[1]["case_id"]) == ("P1", -8000, "USMF/C-1/1")

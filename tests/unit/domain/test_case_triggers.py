@@ -87,7 +87,7 @@ def test_risk_trigger_opens_case_at_once() -> None:
     assert types(out) == ["RiskScoreChanged", "CaseOpened", "InvoiceAttached"]
     assert out[0]["case_id"] is None
     assert (out[1]["trigger_rule"], out[1]["amount_minor"], out[1]["score"], out[1]["business_date"]) == (
-        "risk", 500, 85, "2026-02-10")
+        "risk", 500, 85, "2026-02-11")  # opens on the risk event's day
     assert out[2]["invoice_id"] == "A"
 
 
