@@ -185,13 +185,14 @@ class LedgerProcessor:
     # -- the loop ----------------------------------------------------------------------------------
 
     def run(self) -> Counters:
+        # first of all: a stop asked for during start-up is honoured once the loop begins
+        previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         start_metrics(self.metrics, self.options.metrics_port, log)
         self.metrics.beat()
         prepare_topics(self.settings, self.options.partitions)
         self.producer.init_transactions(60)
         self.consumer.subscribe([self.settings.ledger_topic], on_assign=self._on_assign,
                                 on_revoke=self._on_revoke, on_lost=self._on_lost)
-        previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
         log.info("processor started", group=self.options.group, transactional_id=self.txn_id,
                  ledger=self.settings.ledger_topic, log_topic=self.settings.log_topic, policy_version=self.policy.version)
         try:

@@ -54,6 +54,7 @@ class Fleet:
     def __init__(self, tmp: Path, env: dict[str, str], group: str, db: Path) -> None:
         self.tmp, self.env, self.group, self.db = tmp, env, group, db
         self.procs: dict[str, subprocess.Popen] = {}
+        self.started_at: dict[str, float] = {}
         self.starts: Counter = Counter()
         self.unplanned_exits: list[tuple[str, int]] = []
 
@@ -68,6 +69,7 @@ class Fleet:
         self.starts[name] += 1
         err = open(self.tmp / f"{name}.{self.starts[name]}.stderr", "w")
         self.procs[name] = subprocess.Popen(self.argv(name), env=self.env, stdout=subprocess.DEVNULL, stderr=err)
+        self.started_at[name] = time.monotonic()
         err.close()
 
     def kill(self, name: str) -> None:
@@ -84,6 +86,10 @@ class Fleet:
                 self.start(name)
 
     def stop_all(self, names: list[str]) -> dict[str, int]:
+        # a SIGTERM before the interpreter has even imported casefile ends it the default way (-15):
+        # let the youngest get past start-up first (graceful stop is what is checked here)
+        youngest = max(self.started_at[n] for n in names)
+        time.sleep(max(0.0, youngest + 10.0 - time.monotonic()))
         for name in names:
             if self.procs[name].poll() is None:
                 self.procs[name].send_signal(signal.SIGTERM)
