@@ -9,7 +9,8 @@ from decimal import Decimal
 from typing import Any, Sequence
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """A row value as JSON has it (dates ISO, decimals as floats)."""
     if isinstance(value, (date, datetime)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -20,15 +21,15 @@ def _plain(value: Any) -> Any:
 def print_rows(rows: Sequence[dict[str, Any]], fmt: str, columns: Sequence[str] | None = None) -> None:
     cols = list(columns or (rows[0].keys() if rows else []))
     if fmt == "json":
-        print(json.dumps([{c: _plain(r.get(c)) for c in cols} for r in rows], indent=1))
+        print(json.dumps([{c: plain(r.get(c)) for c in cols} for r in rows], indent=1))
         return
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(cols)
         for r in rows:
-            writer.writerow(["" if r.get(c) is None else _plain(r.get(c)) for c in cols])
+            writer.writerow(["" if r.get(c) is None else plain(r.get(c)) for c in cols])
         return
-    cells = [[("" if r.get(c) is None else str(_plain(r.get(c)))) for c in cols] for r in rows]
+    cells = [[("" if r.get(c) is None else str(plain(r.get(c)))) for c in cols] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
     print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
     print("  ".join("-" * w for w in widths))

@@ -21,23 +21,30 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.tls:
         raise CasefileError("--tls needs --secure")
     broker = LocalBroker.for_bootstrap(settings.bootstrap_servers)
-    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731 - progress to stderr, address alone on stdout
     if args.action == "start":
-        print(broker.start(progress=say))
+        print(broker.start(progress=_say))
         return 0
-    if args.action == "stop":
-        broker.stop(progress=say)
+    return _stop_or_status(broker, args.action, "running", "")
+
+
+def _say(msg: str) -> None:
+    print(msg, file=sys.stderr)  # progress to stderr, the address alone on stdout
+
+
+def _stop_or_status(broker: LocalBroker, action: str, running: str, how: str) -> int:
+    if action == "stop":
+        broker.stop(progress=_say)
         return 0
     if broker.answers(timeout=5.0):
-        print(f"running: {broker.bootstrap}")
+        print(f"{running}: {broker.bootstrap}")
         return 0
-    print(f"not running: nothing answers on {broker.bootstrap}")
+    print(f"not running: nothing answers on {broker.bootstrap}{how}")
     return 1
 
 
 def _secured(args: argparse.Namespace, settings: Settings) -> int:
     broker = LocalBroker.secured(settings.bootstrap_servers, tls=args.tls)
-    say = lambda msg: print(msg, file=sys.stderr)  # noqa: E731 - progress to stderr, address alone on stdout
+    say = _say
     if args.action == "start":
         address = broker.start(progress=say)
         # the admin owns the ledger topic (producers may only write it); the processor creates the rest
@@ -51,11 +58,4 @@ def _secured(args: argparse.Namespace, settings: Settings) -> int:
             say(f"SASL_SSL on {broker.ssl_bootstrap} (files *-ssl.properties; CA {broker.certificates().ca_cert})")
         print(address)
         return 0
-    if args.action == "stop":
-        broker.stop(progress=say)
-        return 0
-    if broker.answers(timeout=5.0):
-        print(f"running (secured): {broker.bootstrap}")
-        return 0
-    print(f"not running: nothing answers on {broker.bootstrap} with the saved admin credentials")
-    return 1
+    return _stop_or_status(broker, args.action, "running (secured)", " with the saved admin credentials")

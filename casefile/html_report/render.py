@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -21,6 +21,7 @@ from typing import Any, Iterable, Sequence
 import duckdb
 
 from casefile.errors import CasefileError
+from casefile.output import plain
 from casefile.html_report import queries
 
 PLOTLY_JS = "plotly.min.js"
@@ -56,15 +57,6 @@ code { font-size: 11px; }
 
 
 # ---------------------------------------------------------------------------------------- helpers
-
-def plain(value: Any) -> Any:
-    """A row value as JSON has it (what `casefile report --format json` prints)."""
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    return value
-
 
 def plain_rows(rows: Iterable[dict]) -> list[dict]:
     return [{k: plain(v) for k, v in r.items()} for r in rows]
