@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 from processor.domain.aging import days_between
 from processor.domain.policy import Policy
-from projections.buckets import AgingBook
+from projections.buckets import book_of
 from projections.state import Account, ProjectionState, Row, new_case, new_invoice
 
 Record = dict[str, Any]
@@ -69,6 +69,7 @@ def fold_applications(ctx: Ctx) -> None:
     """Apply every open-amount change of the record, in order; settle / reopen invoices."""
     state, acct, case = ctx.state, ctx.acct, ctx.case
     touched = state.touched
+    dirty = acct.dirty
     for app in ctx.rec["applications"]:
         invoice_id, amount, kind = app["invoice_id"], app["amount_minor"], app["kind"]
         inv = acct.invoices.get(invoice_id)
@@ -77,6 +78,7 @@ def fold_applications(ctx: Ctx) -> None:
                                                           invoice_id)
         before = inv["open_minor"]
         after = inv["open_minor"] = before + amount
+        dirty.append(inv)
         if kind == "interest":
             inv["interest_minor"] += amount
         if after != 0:
@@ -111,6 +113,7 @@ def invoice_posted(ctx: Ctx) -> None:
                status="open" if rec["amount_minor"] + inv["open_minor"] != 0 else inv["status"])
     if inv["open_minor"] != 0:
         acct.open[invoice_id] = inv
+    acct.dirty.append(inv)
     ctx.state.touched.invoices.add((acct.company, acct.customer_account, invoice_id))
     ctx.daily()["credit_sales_minor"] += rec["amount_minor"]
     fold_applications(ctx)
@@ -132,6 +135,7 @@ def interest_assessed(ctx: Ctx) -> None:
             inv["status"] = "open"
             acct.open[note_id] = inv
         acct.invoices[note_id] = inv
+        acct.dirty.append(inv)
         ctx.state.touched.invoices.add((acct.company, acct.customer_account, note_id))
     fold_applications(ctx)
 
@@ -255,11 +259,6 @@ APPLIERS: dict[str, Callable[[Ctx], None]] = {
 }
 
 
-# Record types that move an account's receivables or their dates without `applications` or
-# `unapplied_minor` (every other change of open amounts comes in those two fields).
-_DATES_OR_AMOUNTS = frozenset({"InvoicePosted", "InterestAssessed"})
-
-
 # --- the clock ----------------------------------------------------------------------------
 
 def business_day_closed(state: ProjectionState, rec: Record, policy: Policy) -> None:
@@ -272,9 +271,7 @@ def business_day_closed(state: ProjectionState, rec: Record, policy: Policy) -> 
     if last is None or day > last:
         state.clocks[(company, partition)] = day
         state.touched.clocks.add((company, partition))
-        book = state.books.get((company, partition))
-        if book is None or book.policy is not policy:
-            book = state.books[(company, partition)] = AgingBook(company, partition, policy)
+        book = book_of(state, company, partition, policy)
         accounts, tails = book.close(state, day)
         state.touched.aging_history.add_block(company, day, accounts, tails)
         daily["ar_total_minor"] = (daily["ar_total_minor"] or 0) + book.total
@@ -312,9 +309,6 @@ def apply_record(state: ProjectionState, rec: Record, policy: Policy) -> None:
         acct = state.add_account(company, account, rec["_partition"])
     state.touched.accounts.add(key)
     event_type = rec["event_type"]
-    if event_type in _DATES_OR_AMOUNTS or rec["applications"] or rec["unapplied_minor"]:
-        acct.aging_cache = None  # its aging may change: re-bucket it (buckets.py)
-        acct.changed.add(account)
     day = rec["occurred_at"][:10]
     state.daily_row(company, day)
     case = _case_of(state, rec, acct) if rec["case_id"] else None
@@ -326,3 +320,4 @@ def apply_record(state: ProjectionState, rec: Record, policy: Policy) -> None:
         fold_applications(ctx)
     if rec["unapplied_minor"]:
         acct.unapplied += rec["unapplied_minor"]
+        acct.changed.add(account)  # for its aging book (buckets.py)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+import numpy as np
 import pyarrow as pa
 
 from projections.schema import COLUMNS, DDL
@@ -69,19 +70,20 @@ def event_columns(table: pa.Table, topics: Sequence[str], partitions: Sequence[i
     return pa.Table.from_arrays(coords + table.columns, names=names)
 
 
-def history_rows(history: Any) -> pa.Table:
-    """aging_history rows from `state.HistoryRows` blocks, column by column."""
+def history_rows(history: Any, table: str = "aging_history") -> pa.Table:
+    """`aging_history` (or `aging`) rows from `state.HistoryRows` blocks, column by column."""
     companies: list[str] = []
-    days: list[str] = []
+    days: list[str | None] = []
     accounts: list[str] = []
-    tails: list[tuple[int, ...]] = []
+    tails = []
     for company, day, names, block in history.blocks:
         n = len(names)
         companies += [company] * n
         days += [day] * n
         accounts += names
-        tails += block
+        tails.append(np.asarray(block, dtype=np.int64).reshape(n, -1))
+    matrix = np.concatenate(tails) if tails else np.zeros((0, 8), dtype=np.int64)
     columns = [pa.array(companies, pa.string()), pa.array(accounts, pa.string()),
                pa.array(days, pa.string())]
-    columns += [pa.array(values, pa.int64()) for values in zip(*tails)]
-    return pa.Table.from_arrays(columns, schema=pa.schema(list(STRUCTS["aging_history"])))
+    columns += [pa.array(np.ascontiguousarray(matrix[:, j])) for j in range(matrix.shape[1])]
+    return pa.Table.from_arrays(columns, schema=pa.schema(list(STRUCTS[table])))

@@ -22,20 +22,21 @@ class Account:
     """One customer account: its receivables, the open ones, its unapplied credit."""
 
     __slots__ = ("company", "customer_account", "partition", "unapplied", "invoices", "open",
-                 "aging_cache", "changed")
+                 "changed", "dirty")
 
     def __init__(self, company: str, customer_account: str, partition: int, unapplied: int = 0,
-                 changed: set[str] | None = None):
+                 changed: set[str] | None = None, dirty: list[Row] | None = None):
         self.company = company
         self.customer_account = customer_account
         self.partition = partition
         self.unapplied = unapplied
         self.invoices: dict[str, Row] = {}
         self.open: dict[str, Row] = {}  # the invoices whose open_minor != 0
-        self.aging_cache: tuple[Any, ...] | None = None  # see buckets.py
-        # The accounts of its (company, partition) changed since that partition's last closed
-        # day (`ProjectionState.changed`): the aging book re-buckets only those. See buckets.py.
+        # What of its (company, partition) the fold changed since the aging book's last sync
+        # (`ProjectionState.changed` / `.dirty`, shared by the partition's accounts): the
+        # accounts, for their unapplied credit, and the receivables. See buckets.py.
         self.changed: set[str] = set() if changed is None else changed
+        self.dirty: list[Row] = [] if dirty is None else dirty
 
     @property
     def key(self) -> AccountKey:
@@ -70,17 +71,16 @@ def new_daily(company: str, business_date: str) -> Row:
 
 
 class HistoryRows:
-    """`aging_history` rows of a batch, kept as blocks (one per partition close: company, day,
-    the accounts, their aging tails) so they reach Arrow column by column. Iterates (and
-    compares) as the row tuples, in `schema.AGING_COLUMNS` order."""
+    """`aging` / `aging_history` rows of a batch, kept as blocks (company, day, the accounts,
+    their aging tails as an integer matrix: buckets.AgingBook) so they reach Arrow column by
+    column. Iterates (and compares) as the row tuples, in `schema.AGING_COLUMNS` order."""
 
     __slots__ = ("blocks",)
 
     def __init__(self) -> None:
-        self.blocks: list[tuple[str, str, list[str], list[tuple[int, ...]]]] = []
+        self.blocks: list[tuple[str, str | None, list[str], Any]] = []
 
-    def add_block(self, company: str, day: str, accounts: list[str],
-                  tails: list[tuple[int, ...]]) -> None:
+    def add_block(self, company: str, day: str | None, accounts: list[str], tails: Any) -> None:
         if accounts:
             self.blocks.append((company, day, accounts, tails))
 
@@ -96,7 +96,7 @@ class HistoryRows:
     def __iter__(self):  # type: ignore[no-untyped-def]
         for company, day, accounts, tails in self.blocks:
             for account, tail in zip(accounts, tails):
-                yield (company, account, day) + tail
+                yield (company, account, day) + tuple(int(v) for v in tail)
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, HistoryRows):
@@ -145,9 +145,10 @@ class ProjectionState:
     # company -> month -> [closed, cured (paid/credited), sum days to close]
     close_stats: dict[str, dict[str, list[int]]] = field(default_factory=dict)
     touched: Touched = field(default_factory=Touched)
-    # (company, partition) -> accounts (names) changed since the partition's last closed day
+    # (company, partition) -> accounts (names) / invoice rows changed since its book's last sync
     changed: dict[tuple[str, int], set[str]] = field(default_factory=dict)
-    # (company, partition) -> its aging book (buckets.AgingBook), built at its first close
+    dirty: dict[tuple[str, int], list[Row]] = field(default_factory=dict)
+    # (company, partition) -> its aging book (buckets.AgingBook), built when first needed
     books: dict[tuple[str, int], Any] = field(default_factory=dict)
 
     def account(self, company: str, customer_account: str, partition: int) -> Account:
@@ -162,10 +163,9 @@ class ProjectionState:
                     unapplied: int = 0) -> Account:
         """A new account (not touched: loading uses it too)."""
         key = (company, customer_account)
-        changed = self.changed.get((company, partition))
-        if changed is None:
-            changed = self.changed[(company, partition)] = set()
-        acct = Account(company, customer_account, partition, unapplied, changed)
+        changed = self.changed.setdefault((company, partition), set())
+        dirty = self.dirty.setdefault((company, partition), [])
+        acct = Account(company, customer_account, partition, unapplied, changed, dirty)
         self.accounts[key] = acct
         self.partition_accounts.setdefault((company, partition), set()).add(key)
         changed.add(customer_account)

@@ -16,12 +16,12 @@ import pyarrow as pa
 from processor.domain.policy import Policy
 from projections import arrow_io
 from projections.apply import apply_record
-from projections.buckets import aging_row
+from projections.buckets import book_of
 from projections.decode_batch import BatchDecoder, fold_records
 from projections.load import load_offsets, load_state
 from projections.metrics import daily_rows, metrics_rows
 from projections.schema import KEYS, create_all
-from projections.state import ProjectionState, Touched
+from projections.state import HistoryRows, ProjectionState, Touched
 from schemas.codec import log_codec
 
 Position = tuple[str, int]
@@ -179,14 +179,18 @@ class ProjectionStore:
                                          for i in state.case_invoices.get(case_id, ()))
                 rows.append(case)
             out["cases"] = arrow_io.rows("cases", rows)
-        aging_keys = set(touched.accounts)
-        for (company, _), keys in state.partition_accounts.items():
-            if company in touched.aging_companies:
-                aging_keys.update(keys)
-        if aging_keys:
-            dates = state.company_dates
-            out["aging"] = arrow_io.rows("aging", [
-                aging_row(accounts[k], dates.get(k[0]), self._policy) for k in aging_keys])
+        # `aging`: every account of each (company, partition) with a touched account or a
+        # new company date, as of the company's date, from the partition's aging book.
+        parts = {(c, accounts[(c, a)].partition) for c, a in touched.accounts}
+        parts.update(key for key in state.partition_accounts
+                     if key[0] in touched.aging_companies)
+        if parts:
+            blocks = HistoryRows()
+            for company, partition in sorted(parts):
+                as_of = state.company_dates.get(company)
+                names, tails = book_of(state, company, partition, self._policy).aging(state, as_of)
+                blocks.add_block(company, as_of, names, tails)
+            out["aging"] = arrow_io.history_rows(blocks, "aging")
         if touched.accounts:
             out["account_state"] = arrow_io.rows("account_state", [
                 (c, a, accounts[(c, a)].partition, accounts[(c, a)].unapplied)
