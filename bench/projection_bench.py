@@ -64,7 +64,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--topic", default=None)
-    parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument("--batch", type=int, default=200_000)
     parser.add_argument("--path", choices=("auto", "encoded", "records"), default="auto")
     args = parser.parse_args()
     configure_logging("warning", json=True)

@@ -61,9 +61,10 @@ class BatchDecoder:
     def container(self, values: Sequence[bytes]) -> bytes:
         """An object container file of ONE block holding the bodies of `values`."""
         cut = HEADER_LEN
-        body = b"".join([v[cut:] for v in values])
-        return b"".join((self._file_header, _long(len(values)), _long(len(body)), body,
-                         self._sync))
+        return self._container(b"".join([v[cut:] for v in values]), len(values))
+
+    def _container(self, body: bytes, count: int) -> bytes:
+        return b"".join((self._file_header, _long(count), _long(len(body)), body, self._sync))
 
     def decode(self, values: Sequence[bytes]) -> pa.Table | None:
         """The values as an Arrow table of the schema's fields (log order), or None when the
@@ -74,11 +75,21 @@ class BatchDecoder:
         for v in values:
             if v[:HEADER_LEN] != header:
                 return None  # another writer schema, or not Avro at all
+        return self._read(self.container(values), len(values))
+
+    def decode_bodies(self, bodies: Sequence[bytes], count: int) -> pa.Table | None:
+        """`count` records written with this schema, as concatenated Avro bodies (e.g. the
+        blocks of an object container file), in one columnar pass; None when polars cannot."""
+        if _pl is None or not count:
+            return None
+        return self._read(self._container(b"".join(bodies), count), count)
+
+    def _read(self, container: bytes, count: int) -> pa.Table | None:
         try:
-            frame = _pl.read_avro(io.BytesIO(self.container(values)))
+            frame = _pl.read_avro(io.BytesIO(container))
         except Exception:  # noqa: BLE001 - corrupt data: fastavro says exactly which value
             return None
-        if frame.height != len(values) or tuple(frame.columns) != self.field_names:
+        if frame.height != count or tuple(frame.columns) != self.field_names:
             return None
         return frame.to_arrow()
 

@@ -25,12 +25,16 @@ from projections.state import HistoryRows, ProjectionState, Touched
 from schemas.codec import log_codec
 
 Position = tuple[str, int]
+CHECKPOINT_THRESHOLD = "512MB"
 
 
 class ProjectionStore:
     def __init__(self, db_path: str, policy: Policy) -> None:
         self._policy = policy
         self._con = duckdb.connect(db_path)
+        # DuckDB checkpoints once the WAL passes 16 MB, i.e. after nearly every large batch;
+        # a checkpoint rewrites touched row groups, so let the WAL grow longer between them.
+        self._con.execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
         create_all(self._con)
         self._offsets = load_offsets(self._con)
         self._state = load_state(self._con)
@@ -61,17 +65,28 @@ class ProjectionStore:
         """`apply_batch` for the log values as read (Avro single-object encoding), with their
         (topic, partition, offset): the batch is decoded in one columnar pass, the fold gets
         only the fields it reads, and `casefile_events` is written from the columns."""
+        table = self.decode(values)
+        if table is None:  # another writer schema, corrupt data, or no polars
+            records = self._decoder.decode_records(values)
+            for rec, (topic, partition, offset) in zip(records, coords):
+                rec["_topic"], rec["_partition"], rec["_offset"] = topic, partition, offset
+            self.apply_batch(records, positions)
+        else:
+            self.apply_table(table, coords, positions)
+
+    def decode(self, values: Sequence[bytes]) -> pa.Table | None:
+        """The values as one Arrow table of the log schema's fields, or None when they must
+        be decoded one by one (see `decode_batch.BatchDecoder.decode`)."""
+        return self._decoder.decode(values)
+
+    def apply_table(self, table: pa.Table, coords: Sequence[tuple[str, int, int]],
+                    positions: dict[Position, int]) -> None:
+        """`apply_batch` for records already decoded into columns (`decode`, or an archive's
+        container file read with the log schema), with their (topic, partition, offset)."""
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            table = self._decoder.decode(values)
-            if table is None:  # another writer schema, corrupt data, or no polars
-                records = self._decoder.decode_records(values)
-                for rec, (topic, partition, offset) in zip(records, coords):
-                    rec["_topic"], rec["_partition"], rec["_offset"] = topic, partition, offset
-                self._apply(records, positions)
-            else:
-                self._apply_columns(table, coords, positions)
+            self._apply_columns(table, coords, positions)
         finally:
             if gc_was_enabled:
                 gc.enable()

@@ -1,14 +1,15 @@
 """The replay commands' work, Kafka or archive on one side, DuckDB or container files on the other."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Iterator
 
 from casefile.errors import CasefileError
 from casefile.settings import Settings
 from processor.domain.policy import Policy
 from replay.archive import ArchiveReader, ArchiveWriter
-from replay.log_reader import LogReader, Progress, decode
-from replay.rebuild import RebuildStats, check_new_target, ensure_not_in_use, promote, rebuild
+from replay.log_reader import LogReader, Progress, decode, decode_value
+from replay.rebuild import EncodedBatch, RebuildStats, check_new_target, ensure_not_in_use, promote, rebuild
 from schemas.codec import log_codec
 
 Record = dict[str, Any]
@@ -20,6 +21,15 @@ def kafka_batches(reader: LogReader, progress: Progress | None = None) -> Iterat
         if progress:
             progress.advance(len(msgs))
         yield [decode(codec, m, topic) for m in msgs]
+
+
+def kafka_encoded(reader: LogReader, progress: Progress | None = None) -> Iterator[EncodedBatch]:
+    """The log's values as read, for columnar decoding (`Rebuilder.add_encoded`)."""
+    topic = reader.topic
+    for msgs in reader.batches():
+        if progress:
+            progress.advance(len(msgs))
+        yield EncodedBatch([m.value() for m in msgs], [(topic, m.partition(), m.offset()) for m in msgs])
 
 
 def run_rebuild(settings: Settings, policy: Policy, db: str, as_of_ms: int | None = None,
@@ -35,12 +45,13 @@ def run_rebuild(settings: Settings, policy: Policy, db: str, as_of_ms: int | Non
     if archive_dir is not None:  # no Kafka client is created on this path
         archive = ArchiveReader(archive_dir, log_codec())
         progress = Progress("rebuild", archive.total)
-        stats = rebuild(db, policy, archive.batches(), as_of_ms, progress.advance)
+        stats = rebuild(db, policy, archive.tables(), as_of_ms, progress.advance)
         source = {"archive": archive_dir, "topic": archive.topic}
     else:
         with LogReader(settings) as reader:
             progress = Progress("rebuild", reader.total_offsets)
-            stats = rebuild(db, policy, kafka_batches(reader, progress), as_of_ms)
+            stats = rebuild(db, policy, kafka_encoded(reader, progress), as_of_ms,
+                            decode_one=partial(decode_value, log_codec()))
             source = {"topic": reader.topic, "end_offsets": {str(p): o for p, o in reader.end_offsets.items()}}
     out: dict[str, Any] = {"db": db, **source, **stats.as_dict()}
     if as_of_ms is not None:
@@ -68,4 +79,4 @@ def run_export(settings: Settings, out_dir: str) -> dict[str, Any]:
             "seconds": progress.figures()["elapsed_s"]}
 
 
-__all__ = ["run_rebuild", "run_export", "kafka_batches", "RebuildStats"]
+__all__ = ["run_rebuild", "run_export", "kafka_batches", "kafka_encoded", "RebuildStats"]

@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from casefile.errors import CasefileError
-from casefile.kafka.topics import admin, partition_count
+from casefile.kafka.topics import BULK_FETCH, admin, partition_count
 from casefile.logs import get_logger
 from casefile.settings import Settings
 from schemas.codec import AvroCodec, DecodeError
@@ -65,7 +65,7 @@ class LogReader:
     """The log topic's records, partitions interleaved as the broker returns them, each
     partition in offset order, up to `end_offsets` (taken when the reader is opened)."""
 
-    def __init__(self, settings: Settings, topic: str | None = None, batch_size: int = 50_000,
+    def __init__(self, settings: Settings, topic: str | None = None, batch_size: int = 200_000,
                  batch_ms: int = 100, stall_timeout_s: float = 120.0) -> None:
         self.settings = settings
         self.topic = topic or settings.log_topic
@@ -79,9 +79,7 @@ class LogReader:
         self.consumer = Consumer(settings.kafka(**{
             "group.id": f"casefile-replay-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
             "enable.auto.offset.store": False, "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest", "enable.partition.eof": True,
-            "fetch.max.bytes": 52428800, "max.partition.fetch.bytes": 10485760,
-            "queued.max.messages.kbytes": 262144}))
+            "auto.offset.reset": "earliest", "enable.partition.eof": True, **BULK_FETCH}))
         try:
             self.start_offsets: Positions = {}
             self.end_offsets: Positions = {}
@@ -153,10 +151,16 @@ class LogReader:
 
 def decode(codec: AvroCodec, m: Message, topic: str) -> dict[str, Any]:
     """A log message as the record dict ProjectionStore takes (with `_topic`, `_partition`, `_offset`)."""
+    return decode_value(codec, m.value(), (topic, m.partition(), m.offset()))
+
+
+def decode_value(codec: AvroCodec, value: bytes, coord: tuple[str, int, int]) -> dict[str, Any]:
+    """`decode` for a value and its (topic, partition, offset)."""
+    topic, partition, offset = coord
     try:
-        record = codec.decode_avro(m.value())
+        record = codec.decode_avro(value)
     except DecodeError as exc:
-        raise CasefileError(f"{topic} partition {m.partition()} offset {m.offset()}: "
+        raise CasefileError(f"{topic} partition {partition} offset {offset}: "
                             f"not a case-file log record ({exc})") from None
-    record["_topic"], record["_partition"], record["_offset"] = topic, m.partition(), m.offset()
+    record["_topic"], record["_partition"], record["_offset"] = topic, partition, offset
     return record

@@ -16,12 +16,16 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from casefile.errors import CasefileError
 from casefile.logs import get_logger
 from casefile.read_models import snapshot_path_for
 from processor.domain.policy import Policy
 from projections.store import ProjectionStore
+from replay.batches import Batch, EncodedBatch, TableBatch
 
 log = get_logger("casefile.replay")
 
@@ -110,6 +114,38 @@ class Rebuilder:
         self.stats.records_applied += len(records)
         self.stats.batches += 1
 
+    def add_encoded(self, batch: EncodedBatch, decode_one: Callable[[bytes, tuple[str, int, int]], Record]
+                    ) -> None:
+        """Log values: decoded as one columnar batch, or by `decode_one` (which names a bad
+        value) when the batch cannot be."""
+        table = self.store.decode(batch.values) if self.keep is None else None
+        if table is None:
+            self.add([decode_one(v, c) for v, c in zip(batch.values, batch.coords)])
+        else:
+            self.add_table(TableBatch(table, batch.coords))
+
+    def add_table(self, batch: TableBatch) -> None:
+        """`add` for a batch in columns: the as-of cut is one vectorised filter."""
+        table, coords = batch.table, batch.coords
+        self.stats.records_read += table.num_rows
+        if self.keep is not None:
+            raise ValueError("a record filter needs record batches")
+        if self.as_of_ms is not None:
+            known = pc.less_equal(table.column("recorded_at"), self.as_of_ms).to_numpy(zero_copy_only=False)
+            if not known.all():
+                rows = np.flatnonzero(known)
+                table = table.take(pa.array(rows, pa.int64()))
+                coords = [coords[i] for i in rows]
+        if not table.num_rows:
+            return
+        positions = {(t, p): o + 1 for t, p, o in coords}  # later offsets win: log order
+        self.stats.policy_versions.update(pc.unique(table.column("policy_version")).to_pylist())
+        t0 = time.monotonic()
+        self.store.apply_table(table, coords, positions)
+        self.stats.apply_seconds += time.monotonic() - t0
+        self.stats.records_applied += table.num_rows
+        self.stats.batches += 1
+
     def finish(self) -> RebuildStats:
         """Checkpoint, close and rename the database to its target."""
         self.store.checkpoint()
@@ -140,16 +176,28 @@ def _remove_db(path: str) -> None:
             pass
 
 
-def rebuild(target: str, policy: Policy, batches: Iterable[list[Record]], as_of_ms: int | None = None,
-            progress: Callable[[int], None] | None = None) -> RebuildStats:
-    """Fold every batch into a fresh database at `target`; nothing is left at `target` on failure."""
+def rebuild(target: str, policy: Policy, batches: Iterable[Batch], as_of_ms: int | None = None,
+            progress: Callable[[int], None] | None = None,
+            decode_one: Callable[[bytes, tuple[str, int, int]], Record] | None = None) -> RebuildStats:
+    """Fold every batch into a fresh database at `target`; nothing is left at `target` on failure.
+
+    Batches are record dicts, or `EncodedBatch` (needs `decode_one`) or `TableBatch`."""
     check_new_target(target)
     rebuilder = Rebuilder(target, policy, as_of_ms)
     try:
         for batch in batches:
-            rebuilder.add(batch)
+            if isinstance(batch, EncodedBatch):
+                assert decode_one is not None
+                rebuilder.add_encoded(batch, decode_one)
+                n = len(batch.values)
+            elif isinstance(batch, TableBatch):
+                rebuilder.add_table(batch)
+                n = batch.table.num_rows
+            else:
+                rebuilder.add(batch)
+                n = len(batch)
             if progress:
-                progress(len(batch))
+                progress(n)
         return rebuilder.finish()
     except BaseException:
         rebuilder.abort()

@@ -14,6 +14,7 @@ from processor.domain.policy import load_policy
 from processor.log_records import Cause, build_records
 from projections.testing import collections_scenario
 from replay.archive import ArchiveReader, ArchiveWriter, load_manifest
+from replay.batches import TableBatch
 from replay.chain_check import ChainChecker
 from replay.compare import compare_files
 from replay.log_reader import Progress
@@ -145,6 +146,11 @@ def test_archive_round_trip_and_refusals(tmp_path: Path) -> None:
     got = [r for batch in reader.batches() for r in batch]
     assert [r["_offset"] for r in got] == offsets
     assert [r["hash"] for r in got] == [r["hash"] for r in recs]
+    tables = list(ArchiveReader(str(tmp_path / "arch"), codec).tables(chunk=1))  # >= 1 block each
+    assert all(isinstance(t, TableBatch) for t in tables)
+    assert [c[2] for t in tables for c in t.coords] == offsets
+    assert [r for t in tables for r in t.table.to_pylist()] == [
+        {k: v for k, v in r.items() if not k.startswith("_")} for r in got]
 
     m = json.loads((tmp_path / "arch" / "manifest.json").read_text())
     m["partitions"][0]["records"] += 1
