@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
@@ -176,31 +177,25 @@ class ArchiveReader:
         topic, p = self.topic, part["partition"]
         offsets = _offsets(part["offset_runs"])
         n = 0
-        with (self.dir / part["file"]).open("rb") as fo:
-            try:
-                rd = avro_reader(fo)
-                if rd.writer_schema is not None and _fingerprint(rd.writer_schema) != self.codec.header:
-                    fo.seek(0)
-                    rd = avro_reader(fo, reader_schema=self.codec.schema_json)
-                batch: list[Record] = []
-                for rec in rd:
-                    offset = next(offsets, None)
-                    if offset is None:
-                        raise CasefileError(f"archive {self.dir}: {part['file']} holds more records than the manifest says")
-                    rec["_topic"], rec["_partition"], rec["_offset"] = topic, p, offset
-                    batch.append(rec)
-                    n += 1
-                    if len(batch) >= self.chunk:
-                        yield batch
-                        batch = []
-                if batch:
+        with (self.dir / part["file"]).open("rb") as fo, self._corrupt_is_one_line(part["file"]):
+            rd = avro_reader(fo)
+            if rd.writer_schema is not None and _fingerprint(rd.writer_schema) != self.codec.header:
+                fo.seek(0)
+                rd = avro_reader(fo, reader_schema=self.codec.schema_json)
+            batch: list[Record] = []
+            for rec in rd:
+                offset = next(offsets, None)
+                if offset is None:
+                    raise CasefileError(f"archive {self.dir}: {part['file']} holds more records than the manifest says")
+                rec["_topic"], rec["_partition"], rec["_offset"] = topic, p, offset
+                batch.append(rec)
+                n += 1
+                if len(batch) >= self.chunk:
                     yield batch
-            except CasefileError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - fastavro raises many types for a corrupt file
-                raise CasefileError(f"archive {self.dir}: {part['file']} is corrupt ({exc.__class__.__name__})") from None
-        if n != part["records"]:
-            raise CasefileError(f"archive {self.dir}: {part['file']} holds {n} records, the manifest says {part['records']}")
+                    batch = []
+            if batch:
+                yield batch
+        self._check_count(part, n)
 
     def tables(self, chunk: int = 100_000) -> Iterator[Union[TableBatch, list[Record]]]:
         """The archive for a rebuild, partition after partition: `TableBatch`es of about
@@ -225,30 +220,37 @@ class ArchiveReader:
         offsets = _offsets(part["offset_runs"])
         decoder = BatchDecoder(self.codec)
         n = 0
-        with (self.dir / name).open("rb") as fo:
-            try:
-                blocks = block_reader(fo)
-                if blocks.writer_schema is None or _fingerprint(blocks.writer_schema) != self.codec.header:
-                    yield from self._partition(part)
-                    return
-                bodies: list[bytes] = []
-                count = 0
-                for block in blocks:
-                    bodies.append(block.bytes_.getvalue())
-                    count += block.num_records
-                    if count >= chunk:
-                        yield TableBatch(_blocks(decoder, bodies, count), self._coords(part, offsets, count))
-                        n += count
-                        bodies, count = [], 0
-                if count:
+        with (self.dir / name).open("rb") as fo, self._corrupt_is_one_line(name):
+            blocks = block_reader(fo)
+            if blocks.writer_schema is None or _fingerprint(blocks.writer_schema) != self.codec.header:
+                yield from self._partition(part)
+                return
+            bodies: list[bytes] = []
+            count = 0
+            for block in blocks:
+                bodies.append(block.bytes_.getvalue())
+                count += block.num_records
+                if count >= chunk:
                     yield TableBatch(_blocks(decoder, bodies, count), self._coords(part, offsets, count))
                     n += count
-            except CasefileError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - fastavro raises many types for a corrupt file
-                raise CasefileError(f"archive {self.dir}: {name} is corrupt ({exc.__class__.__name__})") from None
+                    bodies, count = [], 0
+            if count:
+                yield TableBatch(_blocks(decoder, bodies, count), self._coords(part, offsets, count))
+                n += count
+        self._check_count(part, n)
+
+    @contextmanager
+    def _corrupt_is_one_line(self, name: str) -> Iterator[None]:
+        try:
+            yield
+        except CasefileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - fastavro raises many types for a corrupt file
+            raise CasefileError(f"archive {self.dir}: {name} is corrupt ({exc.__class__.__name__})") from None
+
+    def _check_count(self, part: dict[str, Any], n: int) -> None:
         if n != part["records"]:
-            raise CasefileError(f"archive {self.dir}: {name} holds {n} records, the manifest says {part['records']}")
+            raise CasefileError(f"archive {self.dir}: {part['file']} holds {n} records, the manifest says {part['records']}")
 
     def _coords(self, part: dict[str, Any], offsets: Iterator[int], count: int) -> list[tuple[str, int, int]]:
         coords = [(self.topic, part["partition"], o) for o in islice(offsets, count)]
