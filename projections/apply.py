@@ -284,40 +284,71 @@ def business_day_closed(state: ProjectionState, rec: Record, policy: Policy) -> 
 # --- one record ---------------------------------------------------------------------------
 
 def _case_of(state: ProjectionState, rec: Record, acct: Account) -> Row:
-    case_id = rec["case_id"]
-    case = state.cases.get(case_id)
-    if case is None:
-        case = state.cases[case_id] = new_case(case_id, acct.company, acct.customer_account)
+    case = case_row(state, rec["case_id"], acct.company, acct.customer_account)
     case["version"] += 1
     moment = _utc(rec["occurred_at"])
     if case["last_activity_at"] is None or moment > case["last_activity_at"]:
         case["last_activity_at"] = moment
+    return case
+
+
+def case_row(state: ProjectionState, case_id: str, company: str, account: str) -> Row:
+    """The case's row (a new one for a case not seen before), marked touched."""
+    case = state.cases.get(case_id)
+    if case is None:
+        case = state.cases[case_id] = new_case(case_id, company, account)
     state.touched.cases.add(case_id)
     return case
 
 
+def account_of(state: ProjectionState, company: str, account: str, partition: int) -> Account:
+    """The account (a new one on `partition` for an account not seen before), marked touched."""
+    key = (company, account)
+    acct = state.accounts.get(key)
+    if acct is None:
+        acct = state.add_account(company, account, partition)
+    state.touched.accounts.add(key)
+    return acct
+
+
 def apply_record(state: ProjectionState, rec: Record, policy: Policy) -> None:
+    """One record: the bookkeeping every record of an account shares (its account, its day's
+    recovery_daily row, its case's version and last activity), then its effect."""
     account = rec["customer_account"]
     if not account:  # a clock stream
         if rec["event_type"] == "BusinessDayClosed":
             business_day_closed(state, rec, policy)
         return
-    company = rec["company"]
-    key = (company, account)
-    acct = state.accounts.get(key)
-    if acct is None:
-        acct = state.add_account(company, account, rec["_partition"])
-    state.touched.accounts.add(key)
-    event_type = rec["event_type"]
+    acct = account_of(state, rec["company"], account, rec["_partition"])
     day = rec["occurred_at"][:10]
-    state.daily_row(company, day)
+    state.daily_row(acct.company, day)
     case = _case_of(state, rec, acct) if rec["case_id"] else None
-    ctx = Ctx(state, rec, acct, case, day, policy)
-    applier = APPLIERS.get(event_type)
+    apply_effect(state, rec, acct, case, day, policy)
+
+
+def apply_effects(state: ProjectionState, records: list[Record], policy: Policy) -> None:
+    """The effects of records (log order) whose bookkeeping was done for the whole batch
+    (projections.batch_fold): accounts and cases exist already."""
+    accounts, cases = state.accounts, state.cases
+    for rec in records:
+        account = rec["customer_account"]
+        if not account:
+            if rec["event_type"] == "BusinessDayClosed":
+                business_day_closed(state, rec, policy)
+            continue
+        case_id = rec["case_id"]
+        apply_effect(state, rec, accounts[(rec["company"], account)],
+                     cases[case_id] if case_id else None, rec["occurred_at"][:10], policy)
+
+
+def apply_effect(state: ProjectionState, rec: Record, acct: Account, case: Row | None, day: str,
+                 policy: Policy) -> None:
+    """What the record's type does (APPLIERS), its applications, its unapplied credit."""
+    applier = APPLIERS.get(rec["event_type"])
     if applier is not None:
-        applier(ctx)
+        applier(Ctx(state, rec, acct, case, day, policy))
     elif rec["applications"]:
-        fold_applications(ctx)
+        fold_applications(Ctx(state, rec, acct, case, day, policy))
     if rec["unapplied_minor"]:
         acct.unapplied += rec["unapplied_minor"]
-        acct.changed.add(account)  # for its aging book (buckets.py)
+        acct.changed.add(acct.customer_account)  # for its aging book (buckets.py)

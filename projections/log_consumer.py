@@ -77,7 +77,7 @@ class Projector:
 
     def open_store(self) -> ProjectionStore:
         try:
-            return ProjectionStore(self.options.db_path, self.policy)
+            return ProjectionStore(self.options.db_path, self.policy, background_writes=True)
         except Exception as exc:  # duckdb.IOException: locked by another process, or no such folder
             if "lock" in str(exc).lower():
                 raise CasefileError(f"database {self.options.db_path} is in use by another process") from None

@@ -8,6 +8,7 @@ the state is reloaded from the database, so memory never runs ahead of what is c
 from __future__ import annotations
 
 import gc
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Sequence
 
 import duckdb
@@ -17,7 +18,8 @@ from processor.domain.policy import Policy
 from projections import arrow_io
 from projections.apply import apply_record
 from projections.buckets import book_of
-from projections.decode_batch import BatchDecoder, fold_records
+from projections.batch_fold import fold_batch
+from projections.decode_batch import BatchDecoder
 from projections.load import load_offsets, load_state
 from projections.metrics import daily_rows, metrics_rows
 from projections.schema import KEYS, create_all
@@ -25,12 +27,18 @@ from projections.state import HistoryRows, ProjectionState, Touched
 from schemas.codec import log_codec
 
 Position = tuple[str, int]
+# (operation, table, rows, key columns): see ProjectionStore._execute
+Write = tuple[str, str, "pa.Table | None", Sequence[str]]
 CHECKPOINT_THRESHOLD = "512MB"
 
 
 class ProjectionStore:
-    def __init__(self, db_path: str, policy: Policy) -> None:
+    def __init__(self, db_path: str, policy: Policy, background_writes: bool = False) -> None:
+        """`background_writes`: a batch's DuckDB transaction runs on a writer thread while
+        the caller goes on with the next batch (its errors surface at the next call)."""
         self._policy = policy
+        self._writer = ThreadPoolExecutor(1, "duckdb-writer") if background_writes else None
+        self._pending: Future[None] | None = None
         self._con = duckdb.connect(db_path)
         # DuckDB checkpoints once the WAL passes 16 MB, i.e. after nearly every large batch;
         # a checkpoint rewrites touched row groups, so let the WAL grow longer between them.
@@ -42,10 +50,12 @@ class ProjectionStore:
 
     @property
     def connection(self) -> duckdb.DuckDBPyConnection:
+        self.flush()
         return self._con
 
     def stored_offsets(self) -> dict[Position, int]:
-        """(topic, partition) -> the next offset to read."""
+        """(topic, partition) -> the next offset to read (of what is committed)."""
+        self.flush()
         return dict(self._offsets)
 
     def apply_batch(self, records: list[dict], positions: dict[Position, int]) -> None:
@@ -123,8 +133,7 @@ class ProjectionStore:
         if coords:
             topics, partitions, offsets = zip(*coords)
             state, policy = self._state, self._policy
-            for rec in fold_records(table, partitions):
-                apply_record(state, rec, policy)
+            fold_batch(state, table, partitions, policy)
             events = arrow_io.event_columns(table, topics, partitions, offsets)
         self._commit(events, next_offsets, positions)
 
@@ -137,7 +146,13 @@ class ProjectionStore:
         if events is None and next_offsets == self._offsets:
             return
         try:
-            self._write(events, next_offsets)
+            writes = self._prepare(events, next_offsets)
+            state.touched = Touched()
+            self.flush()  # the previous batch's transaction is committed (or raises)
+            if self._writer is None:
+                self._execute(writes)
+            else:  # DuckDB runs without the GIL: the next batch is decoded and folded meanwhile
+                self._pending = self._writer.submit(self._execute, writes)
         except BaseException:
             self._recover()
             raise
@@ -145,36 +160,72 @@ class ProjectionStore:
             state.touched = Touched()
         self._offsets = next_offsets
 
+    def flush(self) -> None:
+        """Wait for the batch being written in the background; its error is raised here (the
+        state is then reloaded from the database, as after any failed write)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            try:
+                pending.result()
+            except BaseException:
+                self._recover()
+                raise
+
     def checkpoint(self) -> None:
         """Fold the WAL into the database file (before copying the file)."""
+        self.flush()
         self._con.execute("CHECKPOINT")
 
     def close(self) -> None:
-        self._con.close()
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._writer.shutdown()
+            self._con.close()
 
     # --- writing ----------------------------------------------------------------------------
+    # A batch's writes are prepared from the state first (Arrow tables: copies), then executed
+    # as ONE transaction, here or on the writer thread.
 
-    def _write(self, events: pa.Table | None, next_offsets: dict[Position, int]) -> None:
+    def _prepare(self, events: pa.Table | None, next_offsets: dict[Position, int]) -> list[Write]:
         state = self._state
         touched = state.touched
-        replaced = self._touched_rows(state, touched)
+        writes: list[Write] = [("replace", name, table, KEYS[name])
+                               for name, table in self._touched_rows(state, touched).items()]
+        if touched.companies:
+            daily = [row for c in sorted(touched.companies) for row in daily_rows(state, c)]
+            writes.append(("replace", "recovery_daily", arrow_io.rows("recovery_daily", daily), ("company",)))
+        if touched.metrics_from:
+            starts = arrow_io.tuple_rows(
+                [(c, f"{d[:7]}-01") for c, d in touched.metrics_from.items()], ("company", "month"))
+            writes.append(("delete_from_month", "recovery_metrics", starts, ()))
+            rows = []
+            for company in sorted(touched.metrics_from):
+                rows.extend(metrics_rows(state, company, touched.metrics_from[company]))
+            if rows:
+                writes.append(("append", "recovery_metrics", arrow_io.rows("recovery_metrics", rows), ()))
+        if touched.aging_history:
+            writes.append(("append", "aging_history", arrow_io.history_rows(touched.aging_history), ()))
+        if events is not None:
+            writes.append(("append", "casefile_events", events, ()))
+        offsets = sorted((t, p, o) for (t, p), o in next_offsets.items())
+        writes.append(("delete_all", "projection_offsets", None, ()))
+        writes.append(("append", "projection_offsets", arrow_io.rows("projection_offsets", offsets), ()))
+        return writes
+
+    def _execute(self, writes: list[Write]) -> None:
         con = self._con
         con.execute("BEGIN TRANSACTION")
-        for name, table in replaced.items():
-            self._replace(name, table, KEYS[name])
-        daily = [row for c in sorted(touched.companies) for row in daily_rows(state, c)]
-        if touched.companies:
-            self._replace("recovery_daily", arrow_io.rows("recovery_daily", daily),
-                          ("company",))
-        self._write_metrics(state, touched)
-        if touched.aging_history:
-            self._append("aging_history", arrow_io.history_rows(touched.aging_history))
-        if events is not None:
-            self._append("casefile_events", events)
-        offsets = sorted((t, p, o) for (t, p), o in next_offsets.items())
-        con.execute("DELETE FROM projection_offsets")
-        self._append("projection_offsets",
-                     arrow_io.rows("projection_offsets", offsets))
+        for op, name, table, keys in writes:
+            if op == "replace":
+                self._replace(name, table, keys)
+            elif op == "append":
+                self._append(name, table)
+            elif op == "delete_all":
+                con.execute(f"DELETE FROM {name}")
+            else:  # delete_from_month: a company's months from the first one touched on
+                self._delete_from_month(name, table)
         con.execute("COMMIT")
 
     def _touched_rows(self, state: ProjectionState, touched: Touched) -> dict[str, pa.Table]:
@@ -215,25 +266,14 @@ class ProjectionStore:
                 (c, p, state.clocks[(c, p)]) for c, p in touched.clocks])
         return out
 
-    def _write_metrics(self, state: ProjectionState, touched: Touched) -> None:
-        if not touched.metrics_from:
-            return
-        rows = []
-        for company in sorted(touched.metrics_from):
-            rows.extend(metrics_rows(state, company, touched.metrics_from[company]))
-        starts = arrow_io.tuple_rows(
-            [(c, f"{d[:7]}-01") for c, d in touched.metrics_from.items()], ("company", "month"))
-        self._con.register("_metrics_from", starts)
+    def _delete_from_month(self, name: str, starts: pa.Table) -> None:
+        self._con.register("_months_from", starts)
         try:
             self._con.execute(
-                "DELETE FROM recovery_metrics USING _metrics_from f "
-                "WHERE recovery_metrics.company = f.company "
-                "AND recovery_metrics.month >= CAST(f.month AS DATE)")
+                f"DELETE FROM {name} USING _months_from f WHERE {name}.company = f.company "
+                f"AND {name}.month >= CAST(f.month AS DATE)")
         finally:
-            self._con.unregister("_metrics_from")
-        if rows:
-            self._append("recovery_metrics",
-                         arrow_io.rows("recovery_metrics", rows))
+            self._con.unregister("_months_from")
 
     def _replace(self, name: str, table: pa.Table, keys: Sequence[str]) -> None:
         view = f"_new_{name}"
@@ -258,6 +298,9 @@ class ProjectionStore:
             self._con.unregister(view)
 
     def _recover(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:  # let the writer thread finish before rolling back
+            wait([pending])
         try:
             self._con.execute("ROLLBACK")
         except duckdb.Error:

@@ -90,7 +90,7 @@ class Rebuilder:
         self.policy = policy
         self.as_of_ms = as_of_ms
         self.keep = keep
-        self.store = ProjectionStore(self.tmp, policy)
+        self.store = ProjectionStore(self.tmp, policy, background_writes=True)
         self.stats = RebuildStats()
         self._started = time.monotonic()
 

@@ -365,6 +365,33 @@ def test_a_failed_write_commits_nothing_and_memory_follows_the_database(tmp_path
     assert snapshot(db) == snapshot(one)
 
 
+def test_a_failed_background_write_surfaces_at_the_next_call_and_commits_nothing(tmp_path, log):
+    db = str(tmp_path / "db.duckdb")
+    store = ProjectionStore(db, Policy(), background_writes=True)
+    first, second, rest = log.records[:12], log.records[12:20], log.records[20:]
+    store.apply_batch(first, log.positions(first))
+    committed = snapshot_of(store)  # (waits for the write)
+    original, failed = store._append, []
+
+    def failing_once(name, table):
+        if name == "casefile_events" and not failed:
+            failed.append(name)
+            raise RuntimeError("disk full")
+        original(name, table)
+
+    store._append = failing_once  # type: ignore[method-assign]
+    store.apply_batch(second, log.positions(second))  # written in the background: fails there
+    with pytest.raises(RuntimeError, match="disk full"):
+        store.apply_batch(rest, log.positions(rest))
+    assert snapshot_of(store) == committed
+    assert store.stored_offsets() == log.positions(first)
+    store.apply_batch(log.records[12:], log.positions())
+    store.close()
+    one = str(tmp_path / "one.duckdb")
+    project(one, log.records, log.positions())
+    assert snapshot(db) == snapshot(one)
+
+
 def snapshot_of(store: ProjectionStore) -> dict[str, list[tuple]]:
     return {t: store.connection.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
             for t in TABLES}
