@@ -32,7 +32,7 @@ class Ctx:
         return self.state.daily_row(self.acct.company, day or self.day)
 
 
-def _utc(occurred_at: str) -> datetime:
+def utc_moment(occurred_at: str) -> datetime:
     if occurred_at[-1:] == "Z":  # the log's own form: already UTC (same value, 5x faster)
         return datetime.fromisoformat(occurred_at[:-1])
     moment = datetime.fromisoformat(occurred_at)
@@ -286,7 +286,7 @@ def business_day_closed(state: ProjectionState, rec: Record, policy: Policy) -> 
 def _case_of(state: ProjectionState, rec: Record, acct: Account) -> Row:
     case = case_row(state, rec["case_id"], acct.company, acct.customer_account)
     case["version"] += 1
-    moment = _utc(rec["occurred_at"])
+    moment = utc_moment(rec["occurred_at"])
     if case["last_activity_at"] is None or moment > case["last_activity_at"]:
         case["last_activity_at"] = moment
     return case
@@ -301,16 +301,6 @@ def case_row(state: ProjectionState, case_id: str, company: str, account: str) -
     return case
 
 
-def account_of(state: ProjectionState, company: str, account: str, partition: int) -> Account:
-    """The account (a new one on `partition` for an account not seen before), marked touched."""
-    key = (company, account)
-    acct = state.accounts.get(key)
-    if acct is None:
-        acct = state.add_account(company, account, partition)
-    state.touched.accounts.add(key)
-    return acct
-
-
 def apply_record(state: ProjectionState, rec: Record, policy: Policy) -> None:
     """One record: the bookkeeping every record of an account shares (its account, its day's
     recovery_daily row, its case's version and last activity), then its effect."""
@@ -319,7 +309,7 @@ def apply_record(state: ProjectionState, rec: Record, policy: Policy) -> None:
         if rec["event_type"] == "BusinessDayClosed":
             business_day_closed(state, rec, policy)
         return
-    acct = account_of(state, rec["company"], account, rec["_partition"])
+    acct = state.account(rec["company"], account, rec["_partition"])
     day = rec["occurred_at"][:10]
     state.daily_row(acct.company, day)
     case = _case_of(state, rec, acct) if rec["case_id"] else None

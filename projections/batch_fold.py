@@ -17,7 +17,7 @@ import polars as pl
 import pyarrow as pa
 
 from processor.domain.policy import Policy
-from projections.apply import _utc, account_of, apply_effects, case_row
+from projections.apply import utc_moment, apply_effects, case_row
 from projections.decode_batch import fold_records
 from projections.state import ProjectionState
 
@@ -71,7 +71,7 @@ def _nonempty(column: str) -> pl.Expr:
 def _accounts(state: ProjectionState, rows: pl.DataFrame) -> None:
     first = rows.unique(["company", "customer_account"], keep="first", maintain_order=True)
     for company, account, partition in first.select("company", "customer_account", "_partition").iter_rows():
-        account_of(state, company, account, partition)
+        state.account(company, account, partition)
 
 
 def _cases(state: ProjectionState, rows: pl.DataFrame) -> None:
@@ -87,7 +87,7 @@ def _cases(state: ProjectionState, rows: pl.DataFrame) -> None:
     for case_id, company, account, n, moments in groups.iter_rows():
         case = case_row(state, case_id, company, account)
         case["version"] += n
-        moment = _utc(moments) if canonical else max(map(_utc, moments))
+        moment = utc_moment(moments) if canonical else max(map(utc_moment, moments))
         if case["last_activity_at"] is None or moment > case["last_activity_at"]:
             case["last_activity_at"] = moment
 
