@@ -7,9 +7,14 @@ import sys
 import structlog
 
 
+_configured: tuple[str, bool] = ("info", False)
+
+
 def configure_logging(level: str = "info", json: bool | None = None) -> None:
+    global _configured
     if json is None:
         json = not sys.stderr.isatty()
+    _configured = (level, json)
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False))
     structlog.configure(
@@ -23,6 +28,11 @@ def configure_logging(level: str = "info", json: bool | None = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+def logging_configuration() -> tuple[str, bool]:
+    """(level, json) of the last `configure_logging`: a child process configures itself alike."""
+    return _configured
 
 
 def get_logger(name: str) -> structlog.typing.FilteringBoundLogger:

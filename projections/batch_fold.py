@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from processor.domain.policy import Policy
 from projections.apply import utc_moment, apply_effects, case_row
-from projections.decode_batch import fold_records
+from projections.decode_batch import FOLD_FIELDS, fold_records
 from projections.state import ProjectionState
 
 # record type -> (counter of the day's recovery_daily row, counter of the case, amount of the
@@ -58,6 +58,7 @@ def fold_batch(state: ProjectionState, table: pa.Table, partitions: Sequence[int
     _cases(state, of_accounts.filter(_nonempty("case_id")))
     _additive(state, frame.filter(pl.col("_additive")))
     rest = frame.get_column("_additive").not_().arg_true().to_list()
+    table = table.select([*FOLD_FIELDS, "applications"])
     if len(rest) != table.num_rows:
         table = table.take(pa.array(rest, pa.int64()))
         partitions = [partitions[i] for i in rest]

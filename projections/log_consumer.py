@@ -13,7 +13,7 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import duckdb
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
@@ -25,6 +25,7 @@ from casefile.metrics import Metrics, start_metrics
 from casefile.read_models import snapshot_path_for
 from casefile.settings import Settings
 from processor.domain.policy import Policy
+from projections.prefetch import Batch, Idle, Prefetcher, SourceEvent, Values
 from projections.store import ProjectionStore
 from schemas.codec import log_codec
 
@@ -45,6 +46,80 @@ class ProjectorOptions:
     wait_for_topic_s: float = 60.0
     snapshot_interval_s: float = 30.0  # publish the analysts' copy at least this often while behind
     metrics_port: int | None = None  # serve /metrics, /healthz, /readyz on this port; None = off
+
+
+class FollowLog:
+    """The projector's reading of the log (runs in the reader process, projections.prefetch):
+    read_committed from the stored positions, no consumer group. Between batches it reports
+    lag about every second; when a read finds nothing it reports (caught up?, lag), caught up
+    meaning at the end offsets taken at the start (then at the latest ones, when following)."""
+
+    def __init__(self, settings: Settings, topic: str, partitions: list[int], start: dict[int, int],
+                 batch_size: int, batch_ms: int, once: bool) -> None:
+        self.settings, self.topic, self.partitions, self.start = settings, topic, partitions, start
+        self.batch_size, self.batch_ms, self.once = batch_size, batch_ms, once
+
+    def events(self) -> Iterator[SourceEvent]:
+        topic, parts = self.topic, self.partitions
+        consumer = Consumer(self.settings.kafka(**{
+            "group.id": f"casefile-projector-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+            "isolation.level": "read_committed", "auto.offset.reset": "earliest", **BULK_FETCH}))
+        try:
+            consumer.assign([TopicPartition(topic, p, self.start.get(p, OFFSET_BEGINNING)) for p in parts])
+            targets = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+            lag_reported = 0.0
+            size = min(self.batch_size, 10_000)  # small first: the fold starts while reading goes on
+            while True:
+                msgs = consumer.consume(size, self.batch_ms / 1000)
+                size = min(self.batch_size, size * 4)
+                lags = None
+                if time.monotonic() - lag_reported >= 1.0:
+                    lag_reported = time.monotonic()
+                    lags = self._lags(consumer)
+                values: list[bytes] = []
+                partitions: list[int] = []
+                offsets: list[int] = []
+                for m in msgs:
+                    if m.error():
+                        continue
+                    values.append(m.value())
+                    partitions.append(m.partition())
+                    offsets.append(m.offset())
+                if values:
+                    yield Values(values, partitions, offsets, lags)
+                    continue
+                caught_up = all(tp.offset >= targets[tp.partition] or targets[tp.partition] == 0
+                                for tp in consumer.position([TopicPartition(topic, p) for p in parts]))
+                yield Idle((caught_up, lags if lags is not None else self._lags(consumer)))
+                if caught_up and self.once:
+                    return
+                if caught_up:  # targets move on while following the log
+                    targets = self._targets(consumer, targets)
+        finally:
+            consumer.close()
+
+    def _targets(self, consumer: Consumer, targets: dict[int, int]) -> dict[int, int]:
+        try:
+            return {p: consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
+                    for p in self.partitions}
+        except KafkaException as exc:  # e.g. a broker restarting: keep the old targets, ask again
+            if not exc.args or not isinstance(exc.args[0], KafkaError) or not exc.args[0].retriable() \
+                    and exc.args[0].code() not in _TRANSIENT:
+                raise
+            log.warning("end offsets unavailable, retrying", error=exc.args[0].str())
+            time.sleep(0.5)
+            return targets
+
+    def _lags(self, consumer: Consumer) -> dict[int, int]:
+        """Per log partition: high watermark (as of the latest fetch) minus the position."""
+        lags = {}
+        for tp in consumer.position([TopicPartition(self.topic, p) for p in self.partitions]):
+            high = consumer.get_watermark_offsets(TopicPartition(self.topic, tp.partition), cached=True)[1]
+            if high < 0:  # nothing fetched yet: unknown, not zero
+                continue
+            position = tp.offset if tp.offset >= 0 else self.start.get(tp.partition, 0)
+            lags[tp.partition] = max(0, high - position)
+        return lags
 
 
 class Projector:
@@ -97,52 +172,35 @@ class Projector:
             self.store.close()
             return 0
         stored = self.store.stored_offsets()
-        consumer = Consumer(self.settings.kafka(**{
-            "group.id": f"casefile-projector-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
-            "isolation.level": "read_committed", "auto.offset.reset": "earliest", **BULK_FETCH}))
         parts = list(range(count))
-        consumer.assign([TopicPartition(topic, p, stored.get((topic, p), OFFSET_BEGINNING)) for p in parts])
-        targets = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+        start = {p: stored[(topic, p)] for p in parts if (topic, p) in stored}
         previous = {sig: signal.signal(sig, self._request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-        log.info("projector started", topic=topic, db=self.options.db_path, resume_from={p: stored.get((topic, p), 0) for p in parts})
+        log.info("projector started", topic=topic, db=self.options.db_path, resume_from={p: start.get(p, 0) for p in parts})
         for p in parts:
-            self.metrics.projection_position.labels(topic=topic, partition=str(p)).set(stored.get((topic, p), 0))
+            self.metrics.projection_position.labels(topic=topic, partition=str(p)).set(start.get(p, 0))
         self.metrics.set_ready(False, "catching up with the log")
+        reader = Prefetcher(FollowLog(self.settings, topic, parts, start, self.options.batch_size,
+                                      self.options.batch_ms, self.options.once))
         dirty = False
         started = time.monotonic()
-        lag_reported = 0.0
         try:
             while not self.stop_requested:
-                msgs = consumer.consume(self.options.batch_size, self.options.batch_ms / 1000)
+                event = reader.get(0.5)
                 self.metrics.beat()
-                if time.monotonic() - lag_reported >= 1.0:
-                    lag_reported = time.monotonic()
-                    self._report_lag(consumer, parts, stored)
-                values: list[bytes] = []
-                coords: list[tuple[str, int, int]] = []
-                positions: dict[tuple[str, int], int] = {}
-                for m in msgs:
-                    if m.error():
-                        continue
-                    values.append(m.value())
-                    coords.append((topic, m.partition(), m.offset()))
-                    positions[(topic, m.partition())] = m.offset() + 1
-                if values:
-                    began = time.monotonic()
-                    self.store.apply_encoded(values, coords, positions)  # decoded as one columnar batch
-                    self.projected += len(values)
-                    self._observe_batch(values, positions, time.monotonic() - began)
+                if event is None:
+                    continue
+                if isinstance(event, Batch):
+                    if event.info is not None:
+                        self.metrics.set_lag(topic, event.info)
+                    self._apply(topic, event)
                     dirty = True
-                    _, partition, offset = coords[-1]
-                    log.debug("batch projected", topic=topic, partition=partition, offset=offset, records=len(values))
                     if time.monotonic() - self.snapshot_at > self.options.snapshot_interval_s:
                         self.publish_snapshot()  # a steady stream never "catches up": analysts still see progress
                         dirty = False
                     continue
-                caught_up = all(tp.offset >= targets[tp.partition] or targets[tp.partition] == 0
-                                for tp in consumer.position([TopicPartition(topic, p) for p in parts]))
+                caught_up, lags = event.info
+                self.metrics.set_lag(topic, lags)
                 if caught_up and not self.metrics.is_ready:
-                    self._report_lag(consumer, parts, stored)
                     self.metrics.set_ready(True, "caught up with the log")
                 if caught_up and dirty:
                     self.publish_snapshot()
@@ -151,47 +209,38 @@ class Projector:
                     log.info("caught up", records=self.projected, records_per_s=round(rate))
                 if caught_up and self.options.once:
                     break
-                if caught_up:  # targets move on while following the log
-                    try:
-                        targets = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                                   for p in parts}
-                    except KafkaException as exc:  # e.g. a broker restarting: keep the old targets, ask again
-                        if not exc.args or not isinstance(exc.args[0], KafkaError) or not exc.args[0].retriable() \
-                                and exc.args[0].code() not in _TRANSIENT:
-                            raise
-                        log.warning("end offsets unavailable, retrying", error=exc.args[0].str())
-                        time.sleep(0.5)
             if dirty:
                 self.publish_snapshot()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            consumer.close()
+            reader.close()
             self.store.close()
             self.metrics.set_ready(False, "stopped")
             self.metrics.close()
         return self.projected
 
-    def _observe_batch(self, records: list[bytes], positions: dict[tuple[str, int], int],
-                       seconds: float) -> None:
+    def _apply(self, topic: str, batch: Batch) -> None:
+        assert self.store is not None
+        began = time.monotonic()
+        coords = [(topic, p, o) for p, o in zip(batch.partitions, batch.offsets)]
+        positions = {(topic, p): o for p, o in batch.positions.items()}
+        if batch.decoded:
+            self.store.apply_table(batch.table, coords, positions)
+        else:  # values polars could not decode: one by one (a bad one raises with its offset)
+            self.store.apply_encoded(batch.table.column("value").to_pylist(), coords, positions)
+        self.projected += len(coords)
+        self._observe_batch(len(coords), positions, time.monotonic() - began)
+        _, partition, offset = coords[-1]
+        log.debug("batch projected", topic=topic, partition=partition, offset=offset, records=len(coords))
+
+    def _observe_batch(self, records: int, positions: dict[tuple[str, int], int], seconds: float) -> None:
         m = self.metrics
         m.batch_seconds.observe(seconds)
-        m.batch_events.observe(len(records))
-        m.projected.inc(len(records))
+        m.batch_events.observe(records)
+        m.projected.inc(records)
         for (topic, p), offset in positions.items():
             m.projection_position.labels(topic=topic, partition=str(p)).set(offset)
-
-    def _report_lag(self, consumer: Consumer, parts: list[int], stored: dict[tuple[str, int], int]) -> None:
-        """Per log partition: high watermark (as of the latest fetch) minus the position."""
-        topic = self.settings.log_topic
-        lags = {}
-        for tp in consumer.position([TopicPartition(topic, p) for p in parts]):
-            high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), cached=True)[1]
-            if high < 0:  # nothing fetched yet: unknown, not zero
-                continue
-            position = tp.offset if tp.offset >= 0 else stored.get((topic, tp.partition), 0)
-            lags[tp.partition] = max(0, high - position)
-        self.metrics.set_lag(topic, lags)
 
     def _request_stop(self, signum: int, _frame: Any) -> None:
         self.stop_requested = True

@@ -180,3 +180,20 @@ def collections_scenario() -> LogBuilder:
     log.add("CaseClosed", c2, "2026-04-11T09:00:00Z", case_id=k2, outcome="manual",
             status="Closed", reason="handled", actor="alice")
     return log
+
+
+class ScriptedSource:
+    """A `prefetch.LogSource` that replays given events, then fails with `fail` if set, or
+    blocks forever if `block` (for tests of the reader process)."""
+
+    def __init__(self, events: list[Any], fail: str | None = None, block: bool = False) -> None:
+        self.scripted, self.fail, self.block = events, fail, block
+
+    def events(self) -> Any:
+        import time
+
+        yield from self.scripted
+        if self.fail:
+            raise RuntimeError(self.fail)
+        while self.block:
+            time.sleep(1)

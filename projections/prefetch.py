@@ -1,0 +1,196 @@
+"""Read and decode the log in a child process, so the projector's process only folds and writes.
+
+Reading (librdkafka hands over every message as a Python object) and decoding (one polars pass
+a batch) take about as long as folding a batch does; in one process they would take turns on
+the GIL. The child runs a `LogSource` — the Kafka consumer loop — and sends each batch over a
+pipe as ONE Arrow IPC stream: the decoded columns (or, for values polars cannot decode, the
+values themselves) plus `_partition` and `_offset`. The pipe holds at most the batch being sent,
+so the child reads ahead by one batch: memory stays bounded and a slow fold slows the reading.
+
+The child ignores SIGINT (the parent decides when to stop), dies with its parent (Linux
+PR_SET_PDEATHSIG; otherwise at its next write to the closed pipe), and reports its own failure
+as one line (`ChildFailed`) which the parent raises as a CasefileError.
+"""
+from __future__ import annotations
+
+import ctypes
+import fcntl
+import multiprocessing
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import Any, Iterator, Protocol, Union
+
+import pyarrow as pa
+from confluent_kafka import KafkaError, KafkaException
+
+from casefile.errors import CasefileError
+from casefile.logs import configure_logging, logging_configuration
+from projections.decode_batch import BatchDecoder
+from schemas.codec import log_codec
+
+Positions = dict[int, int]  # partition -> next offset
+
+
+@dataclass
+class Values:
+    """A batch as read: values, and each one's partition and offset."""
+    values: list[bytes]
+    partitions: list[int]
+    offsets: list[int]
+    info: Any = None  # whatever the source reports along (e.g. lag)
+
+
+@dataclass
+class Idle:
+    """Nothing more to read for now; `info` is the source's status (e.g. caught up)."""
+    info: Any = None
+
+
+SourceEvent = Union[Values, Idle]
+
+
+class LogSource(Protocol):
+    """What the child runs: built in the parent, pickled to the child, iterated there."""
+
+    def events(self) -> Iterator[SourceEvent]: ...
+
+
+@dataclass
+class Batch:
+    """A batch as the parent gets it: `table` holds the log schema's columns when `decoded`,
+    else one `value` column of the raw values."""
+    table: pa.Table
+    decoded: bool
+    partitions: list[int]
+    offsets: list[int]
+    positions: Positions
+    info: Any
+
+
+class Prefetcher:
+    """The child process and the parent's end of its pipe."""
+
+    def __init__(self, source: LogSource) -> None:
+        ctx = multiprocessing.get_context("spawn")  # never fork a process running librdkafka/DuckDB threads
+        self._conn, child_end = ctx.Pipe(duplex=False)
+        _widen_pipe(self._conn.fileno())
+        self._process = ctx.Process(target=_child_main, args=(child_end, source, logging_configuration(), os.getpid()),
+                                    name="casefile-log-reader", daemon=True)
+        self._process.start()
+        child_end.close()
+
+    def get(self, timeout: float) -> Batch | Idle | None:
+        """The next batch or status, or None when nothing came within `timeout` seconds."""
+        try:
+            if not self._conn.poll(timeout):
+                return None
+            header = self._conn.recv()
+            if header[0] == "idle":
+                return Idle(header[1])
+            if header[0] == "failed":
+                raise CasefileError(header[1])
+            _, decoded, info, size = header
+            table = pa.ipc.open_stream(pa.py_buffer(_read_exactly(self._conn.fileno(), size))).read_all()
+        except (EOFError, OSError):
+            self._process.join(5)
+            raise CasefileError(f"the log reader process stopped (exit code {self._process.exitcode})") from None
+        partitions = table.column("_partition").to_pylist()
+        offsets = table.column("_offset").to_pylist()
+        positions: Positions = {}
+        for p, o in zip(partitions, offsets):
+            positions[p] = o + 1
+        return Batch(table.drop_columns(["_partition", "_offset"]), decoded, partitions, offsets, positions, info)
+
+    def close(self) -> None:
+        self._conn.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join(10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+
+
+def _die_with_parent(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass  # then a write to the closed pipe ends it
+    if os.getppid() != parent:  # it died before that took effect
+        os._exit(0)
+
+
+def _child_main(conn: Connection, source: LogSource, logging: tuple[str, bool], parent: int) -> None:
+    _die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    configure_logging(*logging)
+    try:
+        _serve(conn, source)
+    except (BrokenPipeError, EOFError):
+        pass  # the parent is gone or done
+    except CasefileError as exc:
+        _report(conn, str(exc))
+    except KafkaException as exc:
+        err = exc.args[0] if exc.args else None
+        _report(conn, f"reading the log failed: {err.str() if isinstance(err, KafkaError) else exc}")
+    except Exception as exc:  # noqa: BLE001 - one line to the parent, not a traceback on its terminal
+        _report(conn, f"the log reader failed: {exc.__class__.__name__}: {exc}")
+
+
+def _report(conn: Connection, message: str) -> None:
+    try:
+        conn.send(("failed", message))
+    except OSError:
+        pass
+
+
+def _serve(conn: Connection, source: LogSource) -> None:
+    decoder = BatchDecoder(log_codec())
+    for event in source.events():
+        if isinstance(event, Idle):
+            conn.send(("idle", event.info))
+            continue
+        table = decoder.decode(event.values)
+        decoded = table is not None
+        if table is None:  # another writer schema or a bad value: the parent decodes one by one
+            table = pa.table({"value": pa.array(event.values, pa.binary())})
+        table = (table.append_column("_partition", pa.array(event.partitions, pa.int32()))
+                 .append_column("_offset", pa.array(event.offsets, pa.int64())))
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        payload = sink.getvalue()
+        conn.send(("batch", decoded, event.info, payload.size))
+        _write_all(conn.fileno(), memoryview(payload))  # raw, right after its header
+
+
+# The IPC stream of a batch follows its header on the pipe as raw bytes (multiprocessing's own
+# framing would copy it in 64 KiB pieces); a larger pipe buffer means fewer system calls.
+_F_SETPIPE_SZ = 1031
+
+
+def _widen_pipe(fd: int) -> None:
+    try:
+        fcntl.fcntl(fd, _F_SETPIPE_SZ, 1 << 20)
+    except OSError:
+        pass  # not Linux, or above the system's limit: the default size works too
+
+
+def _read_exactly(fd: int, size: int) -> bytearray:
+    buf = bytearray(size)
+    view, done = memoryview(buf), 0
+    while done < size:
+        n = os.readv(fd, [view[done:]])
+        if n == 0:
+            raise EOFError
+        done += n
+    return buf
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data):]

@@ -1,0 +1,93 @@
+"""The reader process (projections/prefetch.py) with scripted sources: no broker needed."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from casefile.errors import CasefileError
+from projections.prefetch import Batch, Idle, Prefetcher, Values
+from projections.testing import LogBuilder, ScriptedSource
+from schemas.codec import log_codec
+
+
+def _values(n: int) -> tuple[list[bytes], list[dict]]:
+    log = LogBuilder()
+    for i in range(n):
+        log.add("NoteLogged", "C-1", f"2026-01-01T10:00:{i:02d}Z", case_id="K-1", text=f"n{i}")
+    codec = log_codec()
+    fields = [f["name"] for f in codec.schema_json["fields"]]
+    return [codec.encode({f: r[f] for f in fields}) for r in log.records], log.records
+
+
+def _next(reader: Prefetcher):
+    for _ in range(100):
+        event = reader.get(0.5)
+        if event is not None:
+            return event
+    raise AssertionError("nothing came from the reader process")
+
+
+def test_batches_come_decoded_with_their_coordinates_and_idle_states_in_order():
+    values, records = _values(5)
+    reader = Prefetcher(ScriptedSource([Values(values[:3], [0, 1, 0], [7, 2, 9], {0: 5}), Idle((False, {})),
+                                        Values(values[3:] + [b"not avro"], [2, 2, 2], [0, 1, 2]), Idle((True, {0: 0}))]))
+    try:
+        first = _next(reader)
+        assert isinstance(first, Batch) and first.decoded and first.info == {0: 5}
+        assert (first.partitions, first.offsets, first.positions) == ([0, 1, 0], [7, 2, 9], {0: 10, 1: 3})
+        assert first.table.column("text").to_pylist() == ["n0", "n1", "n2"]
+        assert first.table.column_names == [f["name"] for f in log_codec().schema_json["fields"]]
+        assert _next(reader).info == (False, {})
+        second = _next(reader)  # a value polars cannot read: the raw values come, for fastavro
+        assert isinstance(second, Batch) and not second.decoded
+        assert second.table.column("value").to_pylist() == values[3:] + [b"not avro"]
+        last = _next(reader)
+        assert isinstance(last, Idle) and last.info == (True, {0: 0})
+    finally:
+        reader.close()
+
+
+def test_a_failing_source_is_one_line_for_the_parent():
+    reader = Prefetcher(ScriptedSource([], fail="broker on fire"))
+    try:
+        with pytest.raises(CasefileError, match="the log reader failed: RuntimeError: broker on fire"):
+            _next(reader)
+    finally:
+        reader.close()
+
+
+def test_the_reader_process_dies_with_its_parent(tmp_path):
+    script = (
+        "import sys, time\n"
+        "from projections.prefetch import Prefetcher\n"
+        "from projections.testing import ScriptedSource\n"
+        "r = Prefetcher(ScriptedSource([], block=True))\n"
+        "print(r._process.pid, flush=True)\n"
+        "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              cwd=os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__)))))
+    child = int(parent.stdout.readline())
+    assert _alive(child)
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if not _alive(child):
+            return
+        time.sleep(0.1)
+    os.kill(child, signal.SIGKILL)
+    pytest.fail("the reader process outlived its parent")
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped, here where pid 1 may not reap, is dead)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+    except FileNotFoundError:
+        return False
