@@ -49,7 +49,17 @@ class Idle:
     info: Any = None
 
 
-SourceEvent = Union[Values, Idle]
+@dataclass
+class Columns:
+    """A batch already in columns of the log schema (e.g. read from an archive file)."""
+    table: pa.Table
+    partitions: list[int]
+    offsets: list[int]
+    info: Any = None
+
+
+SourceEvent = Union[Values, Columns, Idle]
+END = "end"  # the Idle info once the source has no more events
 
 
 class LogSource(Protocol):
@@ -83,7 +93,8 @@ class Prefetcher:
         child_end.close()
 
     def get(self, timeout: float) -> Batch | Idle | None:
-        """The next batch or status, or None when nothing came within `timeout` seconds."""
+        """The next batch or status (`Idle(END)` after the last), or None when nothing came
+        within `timeout` seconds."""
         try:
             if not self._conn.poll(timeout):
                 return None
@@ -150,14 +161,23 @@ def _report(conn: Connection, message: str) -> None:
 
 def _serve(conn: Connection, source: LogSource) -> None:
     decoder = BatchDecoder(log_codec())
+    _send_events(conn, decoder, source)
+    conn.send(("idle", END))
+
+
+def _send_events(conn: Connection, decoder: BatchDecoder, source: LogSource) -> None:
     for event in source.events():
         if isinstance(event, Idle):
             conn.send(("idle", event.info))
             continue
-        table = decoder.decode(event.values)
-        decoded = table is not None
-        if table is None:  # another writer schema or a bad value: the parent decodes one by one
-            table = pa.table({"value": pa.array(event.values, pa.binary())})
+        if isinstance(event, Columns):
+            table: pa.Table | None = event.table
+            decoded = True
+        else:
+            table = decoder.decode(event.values)
+            decoded = table is not None
+            if table is None:  # another writer schema or a bad value: the parent decodes one by one
+                table = pa.table({"value": pa.array(event.values, pa.binary())})
         table = (table.append_column("_partition", pa.array(event.partitions, pa.int32()))
                  .append_column("_offset", pa.array(event.offsets, pa.int64())))
         sink = pa.BufferOutputStream()

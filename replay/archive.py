@@ -35,8 +35,9 @@ from fastavro.write import Writer
 
 from casefile.errors import CasefileError
 from projections.decode_batch import BatchDecoder
+from projections.prefetch import Columns, Values
 from replay.batches import TableBatch
-from schemas.codec import AvroCodec
+from schemas.codec import AvroCodec, log_codec
 
 FORMAT = "casefile-log-archive/1"
 MANIFEST = "manifest.json"
@@ -165,9 +166,11 @@ class ArchiveReader:
     """Batches of records (with `_topic`, `_partition`, `_offset`) from a checked archive,
     partitions interleaved chunk by chunk, as a Kafka consumer would deliver them."""
 
-    def __init__(self, archive_dir: str, codec: AvroCodec, chunk: int = 10_000) -> None:
+    def __init__(self, archive_dir: str, codec: AvroCodec, chunk: int = 10_000,
+                 manifest: dict[str, Any] | None = None) -> None:
+        """`manifest`: one `load_manifest` already checked (not checked again)."""
         self.dir = Path(archive_dir)
-        self.manifest = load_manifest(archive_dir)
+        self.manifest = load_manifest(archive_dir) if manifest is None else manifest
         self.topic: str = self.manifest["topic"]
         self.codec = codec
         self.chunk = chunk
@@ -203,8 +206,9 @@ class ArchiveReader:
         batches for a file written with another schema. Checks counts and stream heads as
         `batches` does."""
         heads: dict[str, tuple[int, str]] = {}
-        for part in self.manifest["partitions"]:
-            for batch in self._partition_tables(part, chunk):
+        sizes = [min(chunk, 10_000 * 4 ** i) for i in range(8)]  # small first: the fold starts early
+        for n, part in enumerate(self.manifest["partitions"]):
+            for batch in self._partition_tables(part, sizes if n == 0 else [chunk]):
                 if isinstance(batch, list):
                     for rec in batch:
                         heads[rec["stream_id"]] = (rec["stream_version"], rec["hash"])
@@ -215,7 +219,8 @@ class ArchiveReader:
                 yield batch
         self._check_heads(heads)
 
-    def _partition_tables(self, part: dict[str, Any], chunk: int) -> Iterator[Union[TableBatch, list[Record]]]:
+    def _partition_tables(self, part: dict[str, Any], sizes: list[int]) -> Iterator[Union[TableBatch, list[Record]]]:
+        """The file in batches of `sizes[0]`, `sizes[1]`, … records (the last size repeats)."""
         name = part["file"]
         offsets = _offsets(part["offset_runs"])
         decoder = BatchDecoder(self.codec)
@@ -230,10 +235,11 @@ class ArchiveReader:
             for block in blocks:
                 bodies.append(block.bytes_.getvalue())
                 count += block.num_records
-                if count >= chunk:
+                if count >= sizes[0]:
                     yield TableBatch(_blocks(decoder, bodies, count), self._coords(part, offsets, count))
                     n += count
                     bodies, count = [], 0
+                    sizes = sizes[1:] or sizes
             if count:
                 yield TableBatch(_blocks(decoder, bodies, count), self._coords(part, offsets, count))
                 n += count
@@ -278,6 +284,27 @@ class ArchiveReader:
             bad = sorted(set(heads.items()) ^ set(expected.items()))[0][0]
             raise CasefileError(f"archive {self.dir}: stream {bad} does not end on the version and hash "
                                 f"the manifest names")
+
+
+class ReadArchive:
+    """A `projections.prefetch.LogSource`: an archive's records for a rebuild, read (and for
+    another schema's files, re-encoded to the log schema) in the reader process."""
+
+    def __init__(self, archive_dir: str, manifest: dict[str, Any]) -> None:
+        self.archive_dir, self.manifest = archive_dir, manifest
+
+    def events(self) -> Iterator[Union[Columns, Values]]:
+        codec = log_codec()
+        for batch in ArchiveReader(self.archive_dir, codec, manifest=self.manifest).tables():
+            if isinstance(batch, list):
+                yield Values([codec.encode(_log_fields(codec, r)) for r in batch],
+                             [r["_partition"] for r in batch], [r["_offset"] for r in batch])
+            else:
+                yield Columns(batch.table, [c[1] for c in batch.coords], [c[2] for c in batch.coords])
+
+
+def _log_fields(codec: AvroCodec, rec: Record) -> Record:
+    return {f["name"]: rec[f["name"]] for f in codec.schema_json["fields"]}
 
 
 def _blocks(decoder: BatchDecoder, bodies: list[bytes], count: int) -> pa.Table:

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any, Iterator
+from typing import Any, Iterator, Union
 
 from casefile.errors import CasefileError
 from casefile.settings import Settings
 from processor.domain.policy import Policy
-from replay.archive import ArchiveReader, ArchiveWriter
-from replay.log_reader import LogReader, Progress, decode, decode_value
+from replay.archive import ArchiveReader, ArchiveWriter, ReadArchive
+from projections.prefetch import END, Idle, LogSource, Prefetcher
+from replay.batches import TableBatch
+from replay.log_reader import LogReader, Progress, ReadLogPrefix, decode, decode_value
 from replay.rebuild import EncodedBatch, RebuildStats, check_new_target, ensure_not_in_use, promote, rebuild
 from schemas.codec import log_codec
 
@@ -23,13 +25,28 @@ def kafka_batches(reader: LogReader, progress: Progress | None = None) -> Iterat
         yield [decode(codec, m, topic) for m in msgs]
 
 
-def kafka_encoded(reader: LogReader, progress: Progress | None = None) -> Iterator[EncodedBatch]:
-    """The log's values as read, for columnar decoding (`Rebuilder.add_encoded`)."""
-    topic = reader.topic
-    for msgs in reader.batches():
-        if progress:
-            progress.advance(len(msgs))
-        yield EncodedBatch([m.value() for m in msgs], [(topic, m.partition(), m.offset()) for m in msgs])
+def prefetched(source: LogSource, topic: str, progress: Progress | None = None
+               ) -> Iterator[Union[TableBatch, EncodedBatch]]:
+    """The records of `source` (a log prefix or an archive), read and decoded in a child
+    process (projections.prefetch): the rebuild's process only folds and writes."""
+    prefetch = Prefetcher(source)
+    try:
+        while True:
+            event = prefetch.get(1.0)
+            if event is None:
+                continue
+            if isinstance(event, Idle):
+                assert event.info == END
+                return
+            coords = [(topic, p, o) for p, o in zip(event.partitions, event.offsets)]
+            if progress:
+                progress.advance(len(coords))
+            if event.decoded:
+                yield TableBatch(event.table, coords)
+            else:
+                yield EncodedBatch(event.table.column("value").to_pylist(), coords)
+    finally:
+        prefetch.close()
 
 
 def run_rebuild(settings: Settings, policy: Policy, db: str, as_of_ms: int | None = None,
@@ -43,14 +60,16 @@ def run_rebuild(settings: Settings, policy: Policy, db: str, as_of_ms: int | Non
         ensure_not_in_use(live_db)  # fail before the long part, and again at the swap
     source: dict[str, Any]
     if archive_dir is not None:  # no Kafka client is created on this path
-        archive = ArchiveReader(archive_dir, log_codec())
+        archive = ArchiveReader(archive_dir, log_codec())  # checks the manifest and every file
         progress = Progress("rebuild", archive.total)
-        stats = rebuild(db, policy, archive.tables(), as_of_ms, progress.advance)
+        stats = rebuild(db, policy, prefetched(ReadArchive(archive_dir, archive.manifest), archive.topic, progress),
+                        as_of_ms, decode_one=partial(decode_value, log_codec()))
         source = {"archive": archive_dir, "topic": archive.topic}
     else:
-        with LogReader(settings) as reader:
+        with LogReader(settings) as reader:  # the bounds; the reading is done in a child process
             progress = Progress("rebuild", reader.total_offsets)
-            stats = rebuild(db, policy, kafka_encoded(reader, progress), as_of_ms,
+            source = ReadLogPrefix(settings, reader.topic, (reader.start_offsets, reader.end_offsets))
+            stats = rebuild(db, policy, prefetched(source, reader.topic, progress), as_of_ms,
                             decode_one=partial(decode_value, log_codec()))
             source = {"topic": reader.topic, "end_offsets": {str(p): o for p, o in reader.end_offsets.items()}}
     out: dict[str, Any] = {"db": db, **source, **stats.as_dict()}
@@ -79,4 +98,4 @@ def run_export(settings: Settings, out_dir: str) -> dict[str, Any]:
             "seconds": progress.figures()["elapsed_s"]}
 
 
-__all__ = ["run_rebuild", "run_export", "kafka_batches", "kafka_encoded", "RebuildStats"]
+__all__ = ["run_rebuild", "run_export", "kafka_batches", "prefetched", "RebuildStats"]

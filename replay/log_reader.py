@@ -17,6 +17,7 @@ from casefile.errors import CasefileError
 from casefile.kafka.topics import BULK_FETCH, admin, partition_count
 from casefile.logs import get_logger
 from casefile.settings import Settings
+from projections.prefetch import Values
 from schemas.codec import AvroCodec, DecodeError
 
 log = get_logger("casefile.replay")
@@ -66,7 +67,9 @@ class LogReader:
     partition in offset order, up to `end_offsets` (taken when the reader is opened)."""
 
     def __init__(self, settings: Settings, topic: str | None = None, batch_size: int = 200_000,
-                 batch_ms: int = 100, stall_timeout_s: float = 120.0) -> None:
+                 batch_ms: int = 100, stall_timeout_s: float = 120.0,
+                 bounds: tuple[Positions, Positions] | None = None) -> None:
+        """`bounds`: (start, end) offsets another reader took, to read the same prefix."""
         self.settings = settings
         self.topic = topic or settings.log_topic
         self.batch_size = batch_size
@@ -80,9 +83,12 @@ class LogReader:
             "group.id": f"casefile-replay-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
             "enable.auto.offset.store": False, "isolation.level": "read_committed",
             "auto.offset.reset": "earliest", "enable.partition.eof": True, **BULK_FETCH}))
+        self.start_offsets: Positions = {}
+        self.end_offsets: Positions = {}
+        if bounds is not None:
+            self.start_offsets, self.end_offsets = dict(bounds[0]), dict(bounds[1])
+            return
         try:
-            self.start_offsets: Positions = {}
-            self.end_offsets: Positions = {}
             for p in self.partitions:
                 low, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)
                 self.start_offsets[p], self.end_offsets[p] = low, high
@@ -103,8 +109,10 @@ class LogReader:
             return
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(pending)])
         last_progress = time.monotonic()
+        size = min(self.batch_size, 10_000)  # small first: whoever folds starts early
         while pending:
-            msgs = self.consumer.consume(self.batch_size, self.batch_ms / 1000)
+            msgs = self.consumer.consume(size, self.batch_ms / 1000)
+            size = min(self.batch_size, size * 4)
             out: list[Message] = []
             for m in msgs:
                 err = m.error()
@@ -147,6 +155,19 @@ class LogReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ReadLogPrefix:
+    """A `projections.prefetch.LogSource`: a LogReader's batches, read in the reader process
+    up to the bounds a LogReader took in the parent."""
+
+    def __init__(self, settings: Settings, topic: str, bounds: tuple[Positions, Positions]) -> None:
+        self.settings, self.topic, self.bounds = settings, topic, bounds
+
+    def events(self) -> Iterator[Values]:
+        with LogReader(self.settings, self.topic, bounds=self.bounds) as reader:
+            for msgs in reader.batches():
+                yield Values([m.value() for m in msgs], [m.partition() for m in msgs], [m.offset() for m in msgs])
 
 
 def decode(codec: AvroCodec, m: Message, topic: str) -> dict[str, Any]:
