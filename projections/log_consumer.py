@@ -85,8 +85,10 @@ class FollowLog:
                     values.append(m.value())
                     partitions.append(m.partition())
                     offsets.append(m.offset())
+                del msgs  # the messages hold their values: drop them before the next read
                 if values:
                     yield Values(values, partitions, offsets, lags)
+                    del values
                     continue
                 caught_up = all(tp.offset >= targets[tp.partition] or targets[tp.partition] == 0
                                 for tp in consumer.position([TopicPartition(topic, p) for p in parts]))

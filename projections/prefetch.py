@@ -186,6 +186,7 @@ def _send_events(conn: Connection, decoder: BatchDecoder, source: LogSource) -> 
         payload = sink.getvalue()
         conn.send(("batch", decoded, event.info, payload.size))
         _write_all(conn.fileno(), memoryview(payload))  # raw, right after its header
+        del event, table, sink, payload  # before the source reads the next batch: one in memory
 
 
 # The IPC stream of a batch follows its header on the pipe as raw bytes (multiprocessing's own

@@ -167,7 +167,10 @@ class ReadLogPrefix:
     def events(self) -> Iterator[Values]:
         with LogReader(self.settings, self.topic, bounds=self.bounds) as reader:
             for msgs in reader.batches():
-                yield Values([m.value() for m in msgs], [m.partition() for m in msgs], [m.offset() for m in msgs])
+                batch = Values([m.value() for m in msgs], [m.partition() for m in msgs], [m.offset() for m in msgs])
+                del msgs  # they hold their values: one copy in memory, not two
+                yield batch
+                del batch
 
 
 def decode(codec: AvroCodec, m: Message, topic: str) -> dict[str, Any]:

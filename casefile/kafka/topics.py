@@ -14,8 +14,8 @@ from casefile.errors import CasefileError
 
 # Consumer settings for reading the log in bulk (projector, replay): large fetches per partition
 # (librdkafka's 1 MB default caps a catch-up at a fraction of what the broker can serve).
-BULK_FETCH: dict[str, Any] = {"fetch.max.bytes": 104857600, "max.partition.fetch.bytes": 52428800,
-                              "queued.max.messages.kbytes": 262144, "fetch.wait.max.ms": 50}
+BULK_FETCH: dict[str, Any] = {"fetch.max.bytes": 52428800, "max.partition.fetch.bytes": 10485760,
+                              "queued.max.messages.kbytes": 65536, "fetch.wait.max.ms": 50}
 
 
 # librdkafka errors that retrying will not cure: a wrong password, a certificate that does not verify
