@@ -161,3 +161,30 @@ def test_archive_round_trip_and_refusals(tmp_path: Path) -> None:
         ArchiveWriter(str(tmp_path / "arch"), TOPIC, codec)
     with pytest.raises(CasefileError, match="no manifest.json"):
         load_manifest(str(tmp_path))
+
+
+def test_an_archive_of_an_older_schema_is_read_through_schema_resolution(tmp_path: Path) -> None:
+    from projections.prefetch import Columns, Values
+    from replay.archive import ReadArchive
+    from schemas.codec import AvroCodec
+
+    codec = log_codec()
+    older = dict(codec.schema_json, fields=[f for f in codec.schema_json["fields"] if f["name"] != "model"])
+    recs = chained(5)
+    w = ArchiveWriter(str(tmp_path / "old"), TOPIC, AvroCodec(older))
+    for off, rec in enumerate(recs):
+        w.write(0, off, {k: v for k, v in rec.items() if k != "model"})
+    w.finish([0], {0: 5})
+    events = list(ReadArchive(str(tmp_path / "old"), load_manifest(str(tmp_path / "old"))).events())
+    assert events and all(isinstance(e, Values) for e in events)  # re-encoded in the log schema
+    got = [codec.decode_avro(v) for e in events for v in e.values]
+    assert [r["hash"] for r in got] == [r["hash"] for r in recs] and all(r["model"] is None for r in got)
+    assert [o for e in events for o in e.offsets] == list(range(5))
+
+    w = ArchiveWriter(str(tmp_path / "new"), TOPIC, codec)
+    for off, rec in enumerate(recs):
+        w.write(0, off, rec)
+    w.finish([0], {0: 5})
+    events = list(ReadArchive(str(tmp_path / "new"), load_manifest(str(tmp_path / "new"))).events())
+    assert events and all(isinstance(e, Columns) for e in events)  # the log schema: columns as read
+    assert [h for e in events for h in e.table.column("hash").to_pylist()] == [r["hash"] for r in recs]
