@@ -91,3 +91,22 @@ def _alive(pid: int) -> bool:
             return not any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
     except FileNotFoundError:
         return False
+
+
+def test_a_script_without_a_main_guard_is_not_run_again_in_the_reader(tmp_path):
+    script = tmp_path / "user_script.py"
+    script.write_text(
+        "from projections.prefetch import Idle, Prefetcher\n"
+        "from projections.testing import ScriptedSource\n"
+        "print('script ran', flush=True)\n"
+        "r = Prefetcher(ScriptedSource([Idle('x')]))\n"
+        "event = None\n"
+        "while event is None:\n"
+        "    event = r.get(0.5)\n"
+        "r.close()\n"
+        "print('got', event.info, flush=True)\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": root})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["script ran", "got x"]
