@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
+from casefile.metrics import free_port_pair  # noqa: E402
 from casefile.publishing import LedgerPublisher  # noqa: E402
 from casefile.settings import Settings  # noqa: E402
 from casefile.synthetic_ledger import synthetic_ledger  # noqa: E402
@@ -56,17 +56,6 @@ def handled(m: dict[str, float]) -> float:
             + m.get("casefile_dlq_total", 0))
 
 
-def free_port_pair() -> int:
-    while True:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 1))
-                return port
-            except OSError:
-                continue
 
 
 def main() -> None:

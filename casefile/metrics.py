@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -193,3 +194,19 @@ def start_metrics(metrics: Metrics, port: int | None, log: Any) -> None:
     except OSError as exc:
         raise CasefileError(f"cannot serve metrics on port {port}: {exc.strerror}") from None
     log.info("metrics endpoint", port=bound, paths=["/metrics", "/healthz", "/readyz"])
+
+
+def free_port_pair() -> int:
+    """A port P with P and P + 1 free on 127.0.0.1: `casefile run --metrics-port P` serves the
+    processor on P and the projector on P + 1."""
+    for _ in range(50):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        with socket.socket() as s2:
+            try:
+                s2.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free pair of ports")

@@ -51,11 +51,6 @@ def aging_tail(acct: Account, as_of: str | None, policy: Policy) -> tuple[int, .
     return (*sums, sum(sums), acct.unapplied)
 
 
-def account_buckets(acct: Account, as_of: str | None, policy: Policy) -> tuple[int, ...]:
-    """(current, b1, b2, b3, b4, beyond) open amounts as of `as_of`."""
-    return aging_tail(acct, as_of, policy)[:6]
-
-
 def aging_row(acct: Account, as_of: str | None, policy: Policy) -> tuple[Any, ...]:
     """A row of `aging` / `aging_history`, in `schema.AGING_COLUMNS` order."""
     return (acct.company, acct.customer_account, as_of) + aging_tail(acct, as_of, policy)
@@ -148,6 +143,10 @@ class AgingBook:
 
     def tails(self, as_of: str | None) -> np.ndarray:
         """One aging tail per account index (`TAIL_WIDTH` columns), as of `as_of`."""
+        return self._tails(as_of)[0]
+
+    def _tails(self, as_of: str | None) -> tuple[np.ndarray, np.ndarray]:
+        """(`tails`, the account index of each open amount)."""
         amount = np.frombuffer(self.slot_open, dtype=np.int64)
         live = np.flatnonzero(amount)
         self.live = len(live)
@@ -161,15 +160,14 @@ class AgingBook:
         np.add.at(tails, (accounts, bucket), amount[live])
         tails[:, 6] = tails[:, :6].sum(axis=1)
         tails[:, 7] = np.frombuffer(self.unapplied, dtype=np.int64)
-        return tails
+        return tails, accounts
 
     def close(self, state: ProjectionState, day: str) -> tuple[list[str], np.ndarray]:
         """The book as of the closed `day`: (accounts with a balance, their tails)."""
         self.sync(state)
-        tails = self.tails(day)
+        tails, with_open = self._tails(day)
         has_balance = tails[:, 7] != 0
-        amount = np.frombuffer(self.slot_open, dtype=np.int64)
-        has_balance[np.frombuffer(self.slot_account, dtype=np.int64)[amount != 0]] = True
+        has_balance[with_open] = True
         rows = np.flatnonzero(has_balance)
         tails = tails[rows]
         self.total = int(tails[:, 6].sum())

@@ -27,7 +27,6 @@ from casefile.settings import Settings
 from processor.domain.policy import Policy
 from projections.prefetch import Batch, Idle, Prefetcher, SourceEvent, Values
 from projections.store import ProjectionStore
-from schemas.codec import log_codec
 
 log = get_logger("casefile.projector")
 # a broker restarting or moving leadership answers these for a while; asking again is the cure
@@ -129,7 +128,6 @@ class Projector:
         self.settings = settings
         self.options = options
         self.policy = policy
-        self.codec = log_codec()
         self.store: ProjectionStore | None = None
         self.stop_requested = False
         self.projected = 0

@@ -147,8 +147,7 @@ class ProjectionStore:
             return
         try:
             writes = self._prepare(events, next_offsets)
-            state.touched = Touched()
-            self.flush()  # the previous batch's transaction is committed (or raises)
+            self._wait()  # the previous batch's transaction is committed (or raises)
             if self._writer is None:
                 self._execute(writes)
             else:  # DuckDB runs without the GIL: the next batch is decoded and folded meanwhile
@@ -163,13 +162,16 @@ class ProjectionStore:
     def flush(self) -> None:
         """Wait for the batch being written in the background; its error is raised here (the
         state is then reloaded from the database, as after any failed write)."""
+        try:
+            self._wait()
+        except BaseException:
+            self._recover()
+            raise
+
+    def _wait(self) -> None:
         pending, self._pending = self._pending, None
         if pending is not None:
-            try:
-                pending.result()
-            except BaseException:
-                self._recover()
-                raise
+            pending.result()
 
     def checkpoint(self) -> None:
         """Fold the WAL into the database file (before copying the file)."""

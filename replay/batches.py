@@ -12,7 +12,8 @@ Coords = Sequence[tuple[str, int, int]]  # (topic, partition, offset) of each re
 
 @dataclass
 class EncodedBatch:
-    """Log values as read from Kafka, with their coordinates."""
+    """Log values as read from Kafka that did not decode as one columnar batch (another
+    writer schema, a bad value), with their coordinates."""
     values: list[bytes]
     coords: Coords
 

@@ -7,22 +7,12 @@ from typing import Any, Iterator, Union
 from casefile.errors import CasefileError
 from casefile.settings import Settings
 from processor.domain.policy import Policy
-from replay.archive import ArchiveReader, ArchiveWriter, ReadArchive
 from projections.prefetch import END, Idle, LogSource, Prefetcher
-from replay.batches import TableBatch
+from replay.archive import ArchiveReader, ArchiveWriter, ReadArchive
+from replay.batches import EncodedBatch, TableBatch
 from replay.log_reader import LogReader, Progress, ReadLogPrefix, decode, decode_value
-from replay.rebuild import EncodedBatch, RebuildStats, check_new_target, ensure_not_in_use, promote, rebuild
+from replay.rebuild import RebuildStats, check_new_target, ensure_not_in_use, promote, rebuild
 from schemas.codec import log_codec
-
-Record = dict[str, Any]
-
-
-def kafka_batches(reader: LogReader, progress: Progress | None = None) -> Iterator[list[Record]]:
-    codec, topic = log_codec(), reader.topic
-    for msgs in reader.batches():
-        if progress:
-            progress.advance(len(msgs))
-        yield [decode(codec, m, topic) for m in msgs]
 
 
 def prefetched(source: LogSource, topic: str, progress: Progress | None = None
@@ -68,8 +58,8 @@ def run_rebuild(settings: Settings, policy: Policy, db: str, as_of_ms: int | Non
     else:
         with LogReader(settings) as reader:  # the bounds; the reading is done in a child process
             progress = Progress("rebuild", reader.total_offsets)
-            source = ReadLogPrefix(settings, reader.topic, (reader.start_offsets, reader.end_offsets))
-            stats = rebuild(db, policy, prefetched(source, reader.topic, progress), as_of_ms,
+            prefix = ReadLogPrefix(settings, reader.topic, (reader.start_offsets, reader.end_offsets))
+            stats = rebuild(db, policy, prefetched(prefix, reader.topic, progress), as_of_ms,
                             decode_one=partial(decode_value, log_codec()))
             source = {"topic": reader.topic, "end_offsets": {str(p): o for p, o in reader.end_offsets.items()}}
     out: dict[str, Any] = {"db": db, **source, **stats.as_dict()}
@@ -98,4 +88,4 @@ def run_export(settings: Settings, out_dir: str) -> dict[str, Any]:
             "seconds": progress.figures()["elapsed_s"]}
 
 
-__all__ = ["run_rebuild", "run_export", "kafka_batches", "prefetched", "RebuildStats"]
+__all__ = ["run_rebuild", "run_export", "prefetched", "RebuildStats"]

@@ -116,13 +116,9 @@ class Rebuilder:
 
     def add_encoded(self, batch: EncodedBatch, decode_one: Callable[[bytes, tuple[str, int, int]], Record]
                     ) -> None:
-        """Log values: decoded as one columnar batch, or by `decode_one` (which names a bad
-        value) when the batch cannot be."""
-        table = self.store.decode(batch.values) if self.keep is None else None
-        if table is None:
-            self.add([decode_one(v, c) for v, c in zip(batch.values, batch.coords)])
-        else:
-            self.add_table(TableBatch(table, batch.coords))
+        """Log values the reader could not decode in columns, decoded one by one by
+        `decode_one` (which names a bad value)."""
+        self.add([decode_one(v, c) for v, c in zip(batch.values, batch.coords)])
 
     def add_table(self, batch: TableBatch) -> None:
         """`add` for a batch in columns: the as-of cut is one vectorised filter."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from casefile.metrics import free_port_pair
 from casefile.publishing import publish_events
 from casefile.settings import Settings
 from casefile.synthetic_ledger import synthetic_ledger
@@ -31,18 +31,6 @@ pytestmark = [pytest.mark.kafka]
 PARTITIONS = 3
 
 
-def _free_port_pair() -> int:
-    for _ in range(50):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        with socket.socket() as s2:
-            try:
-                s2.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free pair of ports")
 
 
 def _get(port: int, path: str) -> tuple[int, str]:
@@ -96,7 +84,7 @@ def test_metrics_match_what_was_published(kafka_bootstrap: str, topics: dict[str
     garbage.flush(30)
     ledger_records = sum(_end_offsets(kafka_bootstrap, topics["ledger"]).values())
 
-    port = _free_port_pair()
+    port = free_port_pair()
     env = {**os.environ, "CASEFILE_BOOTSTRAP_SERVERS": kafka_bootstrap, "CASEFILE_LEDGER_TOPIC": topics["ledger"],
            "CASEFILE_LOG_TOPIC": topics["log"], "CASEFILE_DLQ_TOPIC": topics["dlq"]}
     stderr = open(tmp_path / "run.stderr", "w+")  # a file, not a pipe: nobody reads it until the end
