@@ -52,6 +52,12 @@ class _ChildRss(threading.Thread):
                     pass
 
 
+def _cpu(who: int) -> float:
+    """User + system CPU seconds (the reader's once it has exited and been waited for)."""
+    usage = resource.getrusage(who)
+    return round(usage.ru_utime + usage.ru_stime, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
@@ -80,6 +86,7 @@ def main() -> None:
         "benchmark": "projection", "log_records": records, "seconds": round(seconds, 2),
         "records_per_s": round(records / seconds), "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "reader_peak_rss_mb": round(sampler.peak_kb / 1024),
+        "projector_cpu_s": _cpu(resource.RUSAGE_SELF), "reader_cpu_s": _cpu(resource.RUSAGE_CHILDREN),
         "db_mb": round(size / 2**20, 1), "batch": args.batch, "log_built": built}))
 
 
