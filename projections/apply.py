@@ -7,7 +7,7 @@ fold their `applications`; `unapplied_minor` moves the account's unapplied credi
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from processor.domain.aging import days_between
 from processor.domain.policy import Policy
@@ -67,11 +67,16 @@ def _reopen(state: ProjectionState, inv: Row) -> None:
 
 def fold_applications(ctx: Ctx) -> None:
     """Apply every open-amount change of the record, in order; settle / reopen invoices."""
-    state, acct, case = ctx.state, ctx.acct, ctx.case
+    apply_amounts(ctx.state, ctx.acct, ctx.case, ctx.day,
+                  [(a["invoice_id"], a["amount_minor"], a["kind"]) for a in ctx.rec["applications"]])
+
+
+def apply_amounts(state: ProjectionState, acct: Account, case: Row | None, day: str,
+                  applications: Iterable[tuple[str, int, str]]) -> None:
+    """`fold_applications` for (invoice id, amount, kind) triples, in order."""
     touched = state.touched
     dirty = acct.dirty
-    for app in ctx.rec["applications"]:
-        invoice_id, amount, kind = app["invoice_id"], app["amount_minor"], app["kind"]
+    for invoice_id, amount, kind in applications:
         inv = acct.invoices.get(invoice_id)
         if inv is None:  # not in the log before: keep the books balanced anyway
             inv = acct.invoices[invoice_id] = new_invoice(acct.company, acct.customer_account,
@@ -88,7 +93,7 @@ def fold_applications(ctx: Ctx) -> None:
         else:
             acct.open.pop(invoice_id, None)
             if before != 0:
-                _settle(state, inv, ctx.day, kind)
+                _settle(state, inv, day, kind)
         touched.invoices.add((acct.company, acct.customer_account, invoice_id))
         case_id = inv["case_id"]
         if case_id is not None:
@@ -96,7 +101,7 @@ def fold_applications(ctx: Ctx) -> None:
             if (kind == "write_off" and case is not None and case_id == case["case_id"]
                     and case["status"] != "Closed"):
                 case["written_off_minor"] -= amount
-                ctx.daily()["written_off_minor"] -= amount
+                state.daily_row(acct.company, day)["written_off_minor"] -= amount
 
 
 # --- account facts ------------------------------------------------------------------------
@@ -314,21 +319,6 @@ def apply_record(state: ProjectionState, rec: Record, policy: Policy) -> None:
     state.daily_row(acct.company, day)
     case = _case_of(state, rec, acct) if rec["case_id"] else None
     apply_effect(state, rec, acct, case, day, policy)
-
-
-def apply_effects(state: ProjectionState, records: list[Record], policy: Policy) -> None:
-    """The effects of records (log order) whose bookkeeping was done for the whole batch
-    (projections.batch_fold): accounts and cases exist already."""
-    accounts, cases = state.accounts, state.cases
-    for rec in records:
-        account = rec["customer_account"]
-        if not account:
-            if rec["event_type"] == "BusinessDayClosed":
-                business_day_closed(state, rec, policy)
-            continue
-        case_id = rec["case_id"]
-        apply_effect(state, rec, accounts[(rec["company"], account)],
-                     cases[case_id] if case_id else None, rec["occurred_at"][:10], policy)
 
 
 def apply_effect(state: ProjectionState, rec: Record, acct: Account, case: Row | None, day: str,

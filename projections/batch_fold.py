@@ -6,7 +6,7 @@ effect of its type. That bookkeeping only creates rows, counts and takes maxima,
 effects of the ADDITIVE record types (counters and sums on the case and the day); nothing in the
 fold reads what they write. So for a whole batch they are done per account, per day and per
 case, in any order, and only the other records are folded one by one, in log order
-(`apply.apply_effects`). `apply_record` over the same records gives the same state: the tests
+(`ordered_fold.fold_in_order`). `apply_record` over the same records gives the same state: the tests
 hold the two paths to each other.
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ import polars as pl
 import pyarrow as pa
 
 from processor.domain.policy import Policy
-from projections.apply import utc_moment, apply_effects, case_row
-from projections.decode_batch import FOLD_FIELDS, fold_records
+from projections.apply import utc_moment, case_row
+from projections.ordered_fold import FOLD_FIELDS, fold_in_order
 from projections.state import ProjectionState
 
 # record type -> (counter of the day's recovery_daily row, counter of the case, amount of the
@@ -62,7 +62,7 @@ def fold_batch(state: ProjectionState, table: pa.Table, partitions: Sequence[int
     if len(rest) != table.num_rows:
         table = table.take(pa.array(rest, pa.int64()))
         partitions = [partitions[i] for i in rest]
-    apply_effects(state, fold_records(table, partitions), policy)
+    fold_in_order(state, table, partitions, policy)
 
 
 def _nonempty(column: str) -> pl.Expr:

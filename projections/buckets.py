@@ -99,8 +99,7 @@ class AgingBook:
             names, invoices = sorted(changed), dirty
         for name in names:
             self.unapplied[self._account(name)] = accounts[(self.company, name)].unapplied
-        for inv in invoices:
-            self._put(inv)
+        self._put_all({id(inv): inv for inv in invoices}.values())  # a receivable once, as it is now
         changed.clear()  # in place: the accounts hold these
         dirty.clear()
 
@@ -112,19 +111,22 @@ class AgingBook:
             self.unapplied.append(0)
         return i
 
-    def _put(self, inv: dict[str, Any]) -> None:
-        key = (inv["customer_account"], inv["invoice_id"])
-        start = inv[self.field]
-        start = _NO_START if start is None else day_number(start)
-        slot = self.slots.get(key)
-        if slot is not None:
-            self.slot_start[slot] = start
-            self.slot_open[slot] = inv["open_minor"]
-        elif inv["open_minor"] != 0:
-            self.slots[key] = len(self.slot_open)
-            self.slot_account.append(self._account(key[0]))
-            self.slot_start.append(start)
-            self.slot_open.append(inv["open_minor"])
+    def _put_all(self, invoices: Any) -> None:
+        slots, field = self.slots, self.field
+        slot_start, slot_open = self.slot_start, self.slot_open
+        for inv in invoices:
+            key = (inv["customer_account"], inv["invoice_id"])
+            start = inv[field]
+            start = _NO_START if start is None else day_number(start)
+            slot = slots.get(key)
+            if slot is not None:
+                slot_start[slot] = start
+                slot_open[slot] = inv["open_minor"]
+            elif inv["open_minor"] != 0:
+                slots[key] = len(slot_open)
+                self.slot_account.append(self._account(key[0]))
+                slot_start.append(start)
+                slot_open.append(inv["open_minor"])
 
     def _compact(self) -> None:
         """Drop the slots of settled receivables (they come back if they reopen)."""

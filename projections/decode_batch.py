@@ -130,39 +130,3 @@ class BatchDecoder:
 
 
 __all__ = ["BatchDecoder", "DecodeError"]
-
-
-# What the fold (projections.apply) reads of a record; `casefile_events` takes all the rest
-# straight from the Arrow columns.
-FOLD_FIELDS = (
-    "event_type", "company", "customer_account", "occurred_at", "case_id", "document_id",
-    "invoice_id", "amount_minor", "invoice_date", "due_date", "business_date",
-    "unapplied_minor", "status", "owner", "trigger_rule", "outcome", "score", "disputed",
-)
-_NO_APPLICATIONS: tuple[()] = ()  # shared: the fold only reads `applications`
-
-
-def fold_records(table: pa.Table, partitions: Sequence[int]) -> list[dict[str, Any]]:
-    """The records of a decoded batch as the fold needs them: the FOLD_FIELDS, `_partition`
-    and `applications` (a list of dicts, as fastavro gives it; an empty tuple when none)."""
-    columns = [table.column(name).to_pylist() for name in FOLD_FIELDS]
-    names = FOLD_FIELDS + ("_partition", "applications")
-    records = [dict(zip(names, row)) for row in zip(*columns, partitions,
-                                                     [_NO_APPLICATIONS] * len(partitions))]
-    apps = table.column("applications").combine_chunks()
-    if isinstance(apps, pa.ChunkedArray):  # an empty table
-        return records
-    offsets = apps.offsets.to_pylist()
-    if offsets[0] == offsets[-1]:
-        return records
-    items = apps.values
-    ids, amounts, docs, kinds = (items.field(f).to_pylist()
-                                 for f in ("invoice_id", "amount_minor", "document_id", "kind"))
-    start = offsets[0]
-    for rec, end in zip(records, offsets[1:]):
-        if end != start:
-            rec["applications"] = [
-                {"invoice_id": ids[j], "amount_minor": amounts[j], "document_id": docs[j],
-                 "kind": kinds[j]} for j in range(start, end)]
-            start = end
-    return records
