@@ -5,6 +5,7 @@ Dates travel as ``YYYY-MM-DD`` strings; DuckDB casts them to DATE on insert.
 """
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Sequence
 
 import numpy as np
@@ -46,7 +47,14 @@ _RECORD_STRUCT = pa.struct([pa.field(_COORDINATES.get(f.name, f.name), f.type)
 def rows(table: str, values: Sequence[dict[str, Any]] | Sequence[tuple[Any, ...]]) -> pa.Table:
     """`values` (dicts by column name, or tuples in column order) as an Arrow table of
     `table`'s columns; extra dict keys are ignored."""
-    return pa.Table.from_struct_array(pa.array(values, type=STRUCTS[table]))
+    struct = STRUCTS[table]
+    if not values:
+        return pa.Table.from_struct_array(pa.array(values, type=struct))
+    fields = list(struct)
+    if isinstance(values[0], dict):  # column by column: ~3x faster than converting dicts to structs
+        values = list(map(itemgetter(*[f.name for f in fields]), values))
+    return pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(zip(*values), fields)],
+                                schema=pa.schema(fields))
 
 
 def tuple_rows(values: Sequence[tuple[Any, ...]], columns: Sequence[str]) -> pa.Table:

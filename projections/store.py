@@ -243,8 +243,8 @@ class ProjectionStore:
                 if case is None:
                     continue
                 acct = accounts[(case["company"], case["customer_account"])]
-                case["open_minor"] = sum(acct.invoices[i]["open_minor"]
-                                         for i in state.case_invoices.get(case_id, ()))
+                invoices = acct.invoices
+                case["open_minor"] = sum([invoices[i]["open_minor"] for i in state.case_invoices.get(case_id, ())])
                 rows.append(case)
             out["cases"] = arrow_io.rows("cases", rows)
         # `aging`: every account of each (company, partition) with a touched account or a
