@@ -68,11 +68,10 @@ def event_rows(records: Sequence[dict[str, Any]]) -> pa.Table:
     return table.rename_columns(COLUMNS["casefile_events"])
 
 
-def event_columns(table: pa.Table, topics: Sequence[str], partitions: Sequence[int],
-                  offsets: Sequence[int]) -> pa.Table:
+def event_columns(table: pa.Table, topic: str, partitions: np.ndarray, offsets: np.ndarray) -> pa.Table:
     """casefile_events rows from a decoded batch (projections.decode_batch: the log schema's
     fields as columns) and the log coordinates of its records: no per-row work in Python."""
-    coords = [pa.array(topics, pa.string()), pa.array(partitions, pa.int32()),
+    coords = [pa.array([topic] * len(partitions), pa.string()), pa.array(partitions, pa.int32()),
               pa.array(offsets, pa.int64())]
     names = list(_COORDINATES) + table.column_names
     return pa.Table.from_arrays(coords + table.columns, names=names)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 
@@ -43,8 +44,10 @@ _COLUMNS = ["event_type", "company", "customer_account", "case_id", "occurred_at
             "amount_minor", "unapplied_minor", "applications"]
 
 
-def fold_batch(state: ProjectionState, table: pa.Table, partitions: Sequence[int], policy: Policy) -> None:
+def fold_batch(state: ProjectionState, table: pa.Table, partitions: Sequence[int] | np.ndarray,
+               policy: Policy) -> None:
     """Fold the batch's records (log order; `partitions` their log partitions) into `state`."""
+    partitions = np.asarray(partitions, dtype=np.int64)
     frame = pl.from_arrow(table.select(_COLUMNS)).with_columns(
         pl.Series("_partition", partitions, dtype=pl.Int64),
         pl.col("occurred_at").str.slice(0, 10).alias("_day"),
@@ -57,12 +60,12 @@ def fold_batch(state: ProjectionState, table: pa.Table, partitions: Sequence[int
         state.daily_row(company, day)
     _cases(state, of_accounts.filter(_nonempty("case_id")))
     _additive(state, frame.filter(pl.col("_additive")))
-    rest = frame.get_column("_additive").not_().arg_true().to_list()
+    rest = frame.get_column("_additive").not_().arg_true().to_numpy()
     table = table.select([*FOLD_FIELDS, "applications"])
     if len(rest) != table.num_rows:
         table = table.take(pa.array(rest, pa.int64()))
-        partitions = [partitions[i] for i in rest]
-    fold_in_order(state, table, partitions, policy)
+        partitions = partitions[rest]
+    fold_in_order(state, table, partitions.tolist(), policy)
 
 
 def _nonempty(column: str) -> pl.Expr:

@@ -19,7 +19,7 @@ import duckdb
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from casefile.errors import CasefileError
-from casefile.kafka.topics import BULK_FETCH, admin, partition_count
+from casefile.kafka.topics import BULK_FETCH, admin, batch_size_for, partition_count
 from casefile.logs import get_logger
 from casefile.metrics import Metrics, start_metrics
 from casefile.read_models import snapshot_path_for
@@ -65,26 +65,26 @@ class FollowLog:
             "isolation.level": "read_committed", "auto.offset.reset": "earliest", **BULK_FETCH}))
         try:
             consumer.assign([TopicPartition(topic, p, self.start.get(p, OFFSET_BEGINNING)) for p in parts])
-            targets = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+            marks = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in parts}
+            targets = {p: high for p, (_, high) in marks.items()}
+            at = {p: self.start.get(p, low) for p, (low, _) in marks.items()}  # next offset read
             lag_reported = 0.0
             size = min(self.batch_size, 10_000)  # small first: the fold starts while reading goes on
             while True:
-                msgs = consumer.consume(size, self.batch_ms / 1000)
+                msgs = consumer.consume(batch_size_for(size, self.batch_size, targets, at), self.batch_ms / 1000)
                 size = min(self.batch_size, size * 4)
                 lags = None
                 if time.monotonic() - lag_reported >= 1.0:
                     lag_reported = time.monotonic()
                     lags = self._lags(consumer)
-                values: list[bytes] = []
-                partitions: list[int] = []
-                offsets: list[int] = []
-                for m in msgs:
-                    if m.error():
-                        continue
-                    values.append(m.value())
-                    partitions.append(m.partition())
-                    offsets.append(m.offset())
+                if any(m.error() is not None for m in msgs):
+                    msgs = [m for m in msgs if m.error() is None]
+                values = [m.value() for m in msgs]
+                partitions = [m.partition() for m in msgs]
+                offsets = [m.offset() for m in msgs]
                 del msgs  # the messages hold their values: drop them before the next read
+                at.update((tp.partition, tp.offset) for tp in consumer.position(
+                    [TopicPartition(topic, p) for p in parts]) if tp.offset >= 0)
                 if values:
                     yield Values(values, partitions, offsets, lags)
                     del values
@@ -223,16 +223,17 @@ class Projector:
     def _apply(self, topic: str, batch: Batch) -> None:
         assert self.store is not None
         began = time.monotonic()
-        coords = [(topic, p, o) for p, o in zip(batch.partitions, batch.offsets)]
         positions = {(topic, p): o for p, o in batch.positions.items()}
         if batch.decoded:
-            self.store.apply_table(batch.table, coords, positions)
+            self.store.apply_table(batch.table, topic, batch.partitions, batch.offsets, positions)
         else:  # values polars could not decode: one by one (a bad one raises with its offset)
+            coords = [(topic, p, o) for p, o in zip(batch.partitions.tolist(), batch.offsets.tolist())]
             self.store.apply_encoded(batch.table.column("value").to_pylist(), coords, positions)
-        self.projected += len(coords)
-        self._observe_batch(len(coords), positions, time.monotonic() - began)
-        _, partition, offset = coords[-1]
-        log.debug("batch projected", topic=topic, partition=partition, offset=offset, records=len(coords))
+        records = len(batch.partitions)
+        self.projected += records
+        self._observe_batch(records, positions, time.monotonic() - began)
+        log.debug("batch projected", topic=topic, partition=int(batch.partitions[-1]),
+                  offset=int(batch.offsets[-1]), records=records)
 
     def _observe_batch(self, records: int, positions: dict[tuple[str, int], int], seconds: float) -> None:
         m = self.metrics

@@ -24,12 +24,14 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, Iterator, Protocol, Union
 
+import numpy as np
 import pyarrow as pa
 from confluent_kafka import KafkaError, KafkaException
 
 from casefile.errors import CasefileError
 from casefile.logs import configure_logging, logging_configuration
 from projections.decode_batch import BatchDecoder
+from projections.log_positions import next_positions
 from schemas.codec import log_codec
 
 Positions = dict[int, int]  # partition -> next offset
@@ -72,11 +74,11 @@ class LogSource(Protocol):
 @dataclass
 class Batch:
     """A batch as the parent gets it: `table` holds the log schema's columns when `decoded`,
-    else one `value` column of the raw values."""
+    else one `value` column of the raw values; each record's partition and offset as arrays."""
     table: pa.Table
     decoded: bool
-    partitions: list[int]
-    offsets: list[int]
+    partitions: np.ndarray
+    offsets: np.ndarray
     positions: Positions
     info: Any
 
@@ -110,11 +112,9 @@ class Prefetcher:
         except (EOFError, OSError):
             self._process.join(5)
             raise CasefileError(f"the log reader process stopped (exit code {self._process.exitcode})") from None
-        partitions = table.column("_partition").to_pylist()
-        offsets = table.column("_offset").to_pylist()
-        positions: Positions = {}
-        for p, o in zip(partitions, offsets):
-            positions[p] = o + 1
+        partitions = table.column("_partition").to_numpy().astype(np.int64)
+        offsets = table.column("_offset").to_numpy()
+        positions = next_positions(partitions, offsets)
         return Batch(table.drop_columns(["_partition", "_offset"]), decoded, partitions, offsets, positions, info)
 
     def close(self) -> None:

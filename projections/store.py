@@ -12,6 +12,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Sequence
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from processor.domain.policy import Policy
@@ -21,6 +22,7 @@ from projections.buckets import book_of
 from projections.batch_fold import fold_batch
 from projections.decode_batch import BatchDecoder
 from projections.load import load_offsets, load_state
+from projections.log_positions import next_positions, unapplied
 from projections.metrics import daily_rows, metrics_rows
 from projections.schema import KEYS, create_all
 from projections.state import HistoryRows, ProjectionState, Touched
@@ -76,27 +78,30 @@ class ProjectionStore:
         (topic, partition, offset): the batch is decoded in one columnar pass, the fold gets
         only the fields it reads, and `casefile_events` is written from the columns."""
         table = self.decode(values)
-        if table is None:  # another writer schema, corrupt data, or no polars
+        topics = {c[0] for c in coords}
+        if table is None or len(topics) != 1:  # another writer schema, corrupt data, or no polars
             records = self._decoder.decode_records(values)
             for rec, (topic, partition, offset) in zip(records, coords):
                 rec["_topic"], rec["_partition"], rec["_offset"] = topic, partition, offset
             self.apply_batch(records, positions)
         else:
-            self.apply_table(table, coords, positions)
+            self.apply_table(table, topics.pop(), [c[1] for c in coords], [c[2] for c in coords], positions)
 
     def decode(self, values: Sequence[bytes]) -> pa.Table | None:
         """The values as one Arrow table of the log schema's fields, or None when they must
         be decoded one by one (see `decode_batch.BatchDecoder.decode`)."""
         return self._decoder.decode(values)
 
-    def apply_table(self, table: pa.Table, coords: Sequence[tuple[str, int, int]],
-                    positions: dict[Position, int]) -> None:
-        """`apply_batch` for records already decoded into columns (`decode`, or an archive's
-        container file read with the log schema), with their (topic, partition, offset)."""
+    def apply_table(self, table: pa.Table, topic: str, partitions: Sequence[int] | np.ndarray,
+                    offsets: Sequence[int] | np.ndarray, positions: dict[Position, int]) -> None:
+        """`apply_batch` for records of `topic` already decoded into columns (`decode`, or an
+        archive's container file read with the log schema), with each one's partition and
+        offset (arrays: no per-record Python work)."""
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            self._apply_columns(table, coords, positions)
+            self._apply_columns(table, topic, np.asarray(partitions, np.int64), np.asarray(offsets, np.int64),
+                                positions)
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -116,25 +121,18 @@ class ProjectionStore:
         events = arrow_io.event_rows(applied) if applied else None
         self._commit(events, next_offsets, positions)
 
-    def _apply_columns(self, table: pa.Table, coords: Sequence[tuple[str, int, int]],
+    def _apply_columns(self, table: pa.Table, topic: str, partitions: np.ndarray, offsets: np.ndarray,
                        positions: dict[Position, int]) -> None:
         next_offsets = dict(self._offsets)
-        keep: list[int] = []
-        for i, (topic, partition, offset) in enumerate(coords):
-            position = (topic, partition)
-            if offset < next_offsets.get(position, 0):
-                continue
-            keep.append(i)
-            next_offsets[position] = offset + 1
-        if len(keep) != len(coords):
+        keep = unapplied(partitions, offsets, {p: o for (t, p), o in next_offsets.items() if t == topic})
+        if keep is not None:
             table = table.take(pa.array(keep, pa.int64()))
-            coords = [coords[i] for i in keep]
+            partitions, offsets = partitions[keep], offsets[keep]
         events = None
-        if coords:
-            topics, partitions, offsets = zip(*coords)
-            state, policy = self._state, self._policy
-            fold_batch(state, table, partitions, policy)
-            events = arrow_io.event_columns(table, topics, partitions, offsets)
+        if len(partitions):
+            next_offsets.update(((topic, p), o) for p, o in next_positions(partitions, offsets).items())
+            fold_batch(self._state, table, partitions, self._policy)
+            events = arrow_io.event_columns(table, topic, partitions, offsets)
         self._commit(events, next_offsets, positions)
 
     def _commit(self, events: pa.Table | None, next_offsets: dict[Position, int],

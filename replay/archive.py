@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Union
 
 import polars as pl
+import numpy as np
 import pyarrow as pa
 from fastavro import block_reader
 from fastavro import reader as avro_reader
@@ -236,12 +237,12 @@ class ArchiveReader:
                 bodies.append(block.bytes_.getvalue())
                 count += block.num_records
                 if count >= sizes[0]:
-                    yield TableBatch(_blocks(decoder, bodies, count), self._coords(part, offsets, count))
+                    yield self._table_batch(_blocks(decoder, bodies, count), part, offsets, count)
                     n += count
                     bodies, count = [], 0
                     sizes = sizes[1:] or sizes
             if count:
-                yield TableBatch(_blocks(decoder, bodies, count), self._coords(part, offsets, count))
+                yield self._table_batch(_blocks(decoder, bodies, count), part, offsets, count)
                 n += count
         self._check_count(part, n)
 
@@ -258,11 +259,12 @@ class ArchiveReader:
         if n != part["records"]:
             raise CasefileError(f"archive {self.dir}: {part['file']} holds {n} records, the manifest says {part['records']}")
 
-    def _coords(self, part: dict[str, Any], offsets: Iterator[int], count: int) -> list[tuple[str, int, int]]:
-        coords = [(self.topic, part["partition"], o) for o in islice(offsets, count)]
-        if len(coords) != count:
+    def _table_batch(self, table: pa.Table, part: dict[str, Any], offsets: Iterator[int], count: int) -> TableBatch:
+        """The batch with its coordinates: the partition's next `count` offsets."""
+        taken = np.fromiter(islice(offsets, count), np.int64)
+        if len(taken) != count:
             raise CasefileError(f"archive {self.dir}: {part['file']} holds more records than the manifest says")
-        return coords
+        return TableBatch(table, self.topic, np.full(count, part["partition"], np.int64), taken)
 
     def batches(self) -> Iterator[list[Record]]:
         heads: dict[str, tuple[int, str]] = {}
@@ -300,7 +302,7 @@ class ReadArchive:
                 yield Values([codec.encode(_log_fields(codec, r)) for r in batch],
                              [r["_partition"] for r in batch], [r["_offset"] for r in batch])
             else:
-                yield Columns(batch.table, [c[1] for c in batch.coords], [c[2] for c in batch.coords])
+                yield Columns(batch.table, batch.partitions.tolist(), batch.offsets.tolist())
 
 
 def _log_fields(codec: AvroCodec, rec: Record) -> Record:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Sequence, Union
 
+import numpy as np
 import pyarrow as pa
 
 Record = dict[str, Any]
@@ -20,10 +21,16 @@ class EncodedBatch:
 
 @dataclass
 class TableBatch:
-    """Records in columns of the log schema (an archive file read by polars), with their
-    coordinates."""
+    """Records of `topic` in columns of the log schema (decoded by the reader process, or an
+    archive file read by polars), with each one's partition and offset."""
     table: pa.Table
-    coords: Coords
+    topic: str
+    partitions: np.ndarray
+    offsets: np.ndarray
+
+    @property
+    def coords(self) -> list[tuple[str, int, int]]:
+        return [(self.topic, p, o) for p, o in zip(self.partitions.tolist(), self.offsets.tolist())]
 
 
 Batch = Union[list[Record], EncodedBatch, TableBatch]

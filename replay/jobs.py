@@ -28,12 +28,12 @@ def prefetched(source: LogSource, topic: str, progress: Progress | None = None
             if isinstance(event, Idle):
                 assert event.info == END
                 return
-            coords = [(topic, p, o) for p, o in zip(event.partitions, event.offsets)]
             if progress:
-                progress.advance(len(coords))
+                progress.advance(len(event.partitions))
             if event.decoded:
-                yield TableBatch(event.table, coords)
+                yield TableBatch(event.table, topic, event.partitions, event.offsets)
             else:
+                coords = [(topic, p, o) for p, o in zip(event.partitions.tolist(), event.offsets.tolist())]
                 yield EncodedBatch(event.table.column("value").to_pylist(), coords)
     finally:
         prefetch.close()

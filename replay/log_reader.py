@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from casefile.errors import CasefileError
-from casefile.kafka.topics import BULK_FETCH, admin, partition_count
+from casefile.kafka.topics import BULK_FETCH, admin, batch_size_for, partition_count
 from casefile.logs import get_logger
 from casefile.settings import Settings
 from projections.prefetch import Values
@@ -111,7 +111,11 @@ class LogReader:
         last_progress = time.monotonic()
         size = min(self.batch_size, 10_000)  # small first: whoever folds starts early
         while pending:
-            msgs = self.consumer.consume(size, self.batch_ms / 1000)
+            at = {tp.partition: tp.offset for tp in self.consumer.position(
+                [TopicPartition(topic, p) for p in sorted(pending)]) if tp.offset >= 0}
+            msgs = self.consumer.consume(batch_size_for(size, self.batch_size, {p: ends[p] for p in pending},
+                                                        {p: at.get(p, self.start_offsets[p]) for p in pending}),
+                                         self.batch_ms / 1000)
             size = min(self.batch_size, size * 4)
             out: list[Message] = []
             for m in msgs:

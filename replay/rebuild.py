@@ -25,6 +25,7 @@ from casefile.logs import get_logger
 from casefile.read_models import snapshot_path_for
 from processor.domain.policy import Policy
 from projections.store import ProjectionStore
+from projections.log_positions import next_positions
 from replay.batches import Batch, EncodedBatch, TableBatch
 
 log = get_logger("casefile.replay")
@@ -122,7 +123,7 @@ class Rebuilder:
 
     def add_table(self, batch: TableBatch) -> None:
         """`add` for a batch in columns: the as-of cut is one vectorised filter."""
-        table, coords = batch.table, batch.coords
+        table, partitions, offsets = batch.table, batch.partitions, batch.offsets
         self.stats.records_read += table.num_rows
         if self.keep is not None:
             raise ValueError("a record filter needs record batches")
@@ -131,13 +132,14 @@ class Rebuilder:
             if not known.all():
                 rows = np.flatnonzero(known)
                 table = table.take(pa.array(rows, pa.int64()))
-                coords = [coords[i] for i in rows]
+                partitions, offsets = partitions[rows], offsets[rows]
         if not table.num_rows:
             return
-        positions = {(t, p): o + 1 for t, p, o in coords}  # later offsets win: log order
+        # the live projector's rule: a partition's next offset = its last record's + 1
+        positions = {(batch.topic, p): o for p, o in next_positions(partitions, offsets).items()}
         self.stats.policy_versions.update(pc.unique(table.column("policy_version")).to_pylist())
         t0 = time.monotonic()
-        self.store.apply_table(table, coords, positions)
+        self.store.apply_table(table, batch.topic, partitions, offsets, positions)
         self.stats.apply_seconds += time.monotonic() - t0
         self.stats.records_applied += table.num_rows
         self.stats.batches += 1

@@ -117,3 +117,11 @@ def ensure_topic(client: AdminClient, topic: str, partitions: int, config: dict[
 
 
 LOG_TOPIC_CONFIG = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1"}
+
+
+def batch_size_for(size: int, largest: int, targets: dict[int, int], at: dict[int, int]) -> int:
+    """How many records to ask for next: `size` (ramping up from the start), but about half of
+    what is left before `targets` once that is less: the last batches of a catch-up are small,
+    so the last transaction, which nothing overlaps, is short."""
+    left = sum(max(0, targets[p] - at.get(p, 0)) for p in targets)
+    return max(min(size, largest, left // 2), min(10_000, largest))

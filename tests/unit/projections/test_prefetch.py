@@ -7,9 +7,11 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from casefile.errors import CasefileError
+from projections.log_positions import next_positions, unapplied
 from projections.prefetch import Batch, Idle, Prefetcher, Values
 from projections.testing import LogBuilder, ScriptedSource
 from schemas.codec import log_codec
@@ -39,7 +41,8 @@ def test_batches_come_decoded_with_their_coordinates_and_idle_states_in_order():
     try:
         first = _next(reader)
         assert isinstance(first, Batch) and first.decoded and first.info == {0: 5}
-        assert (first.partitions, first.offsets, first.positions) == ([0, 1, 0], [7, 2, 9], {0: 10, 1: 3})
+        assert (first.partitions.tolist(), first.offsets.tolist(), first.positions) == (
+            [0, 1, 0], [7, 2, 9], {0: 10, 1: 3})
         assert first.table.column("text").to_pylist() == ["n0", "n1", "n2"]
         assert first.table.column_names == [f["name"] for f in log_codec().schema_json["fields"]]
         assert _next(reader).info == (False, {})
@@ -110,3 +113,12 @@ def test_a_script_without_a_main_guard_is_not_run_again_in_the_reader(tmp_path):
                          env={**os.environ, "PYTHONPATH": root})
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["script ran", "got x"]
+
+
+def test_next_positions_and_the_rows_a_store_has_not_applied():
+    partitions, offsets = np.array([0, 1, 0, 2, 1]), np.array([7, 2, 9, 0, 3])
+    assert next_positions(partitions, offsets) == {0: 10, 1: 4, 2: 1}
+    assert next_positions(partitions[:0], offsets[:0]) == {}
+    assert unapplied(partitions, offsets, {0: 8, 1: 0}).tolist() == [1, 2, 3, 4]
+    assert unapplied(partitions, offsets, {0: 7, 2: 0}) is None
+    assert unapplied(partitions, offsets, {0: 100, 1: 3, 2: 1}).tolist() == [4]
