@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
+import mmap
 import multiprocessing
 import os
 import signal
@@ -22,6 +23,7 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from multiprocessing.reduction import recv_handle, send_handle
 from typing import Any, Iterator, Protocol, Union
 
 import numpy as np
@@ -88,11 +90,12 @@ class Prefetcher:
 
     def __init__(self, source: LogSource) -> None:
         ctx = multiprocessing.get_context("spawn")  # never fork a process running librdkafka/DuckDB threads
-        self._conn, child_end = ctx.Pipe(duplex=False)
+        # a socket pair where batches travel as shared memory (its descriptor passed over it)
+        self._conn, child_end = ctx.Pipe(duplex=SHARED_MEMORY)
         _widen_pipe(self._conn.fileno())
         self._process = ctx.Process(target=_child_main, args=(child_end, source, logging_configuration(), os.getpid()),
                                     name="casefile-log-reader", daemon=True)
-        with _main_not_rerun():
+        with _main_not_rerun(), _allocators_keep_memory():
             self._process.start()
         child_end.close()
 
@@ -107,8 +110,12 @@ class Prefetcher:
                 return Idle(header[1])
             if header[0] == "failed":
                 raise CasefileError(header[1])
-            _, decoded, info, size = header
-            table = pa.ipc.open_stream(pa.py_buffer(_read_exactly(self._conn.fileno(), size))).read_all()
+            kind, decoded, info, size = header
+            if kind == "shared":
+                table = pa.ipc.open_stream(_map_shared(recv_handle(self._conn), size)).read_all()
+                self._ack()
+            else:
+                table = pa.ipc.open_stream(pa.py_buffer(_read_exactly(self._conn.fileno(), size))).read_all()
         except (EOFError, OSError):
             self._process.join(5)
             raise CasefileError(f"the log reader process stopped (exit code {self._process.exitcode})") from None
@@ -116,6 +123,13 @@ class Prefetcher:
         offsets = table.column("_offset").to_numpy()
         positions = next_positions(partitions, offsets)
         return Batch(table.drop_columns(["_partition", "_offset"]), decoded, partitions, offsets, positions, info)
+
+    def _ack(self) -> None:
+        """Taken: the child may send its next batch (it reads ahead by one, no more)."""
+        try:
+            self._conn.send(None)
+        except OSError:
+            pass  # the child has sent its last and gone
 
     def close(self) -> None:
         self._conn.close()
@@ -146,6 +160,29 @@ def _main_not_rerun() -> Iterator[None]:
         main.__dict__.update(saved)
 
 
+# The reader allocates and frees the same large buffers every batch; allocators that return
+# freed memory to the system make it fault every page in again (~1 s of kernel time a million
+# records). The reader process keeps what it freed instead (its peak is one batch anyway):
+# glibc serves large blocks from its heap and never trims it, polars' jemalloc and pyarrow's
+# mimalloc never purge.
+KEEP_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(1 << 32), "MALLOC_TRIM_THRESHOLD_": str(1 << 40),
+               "_RJEM_MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1",
+               "MIMALLOC_PURGE_DELAY": "-1"}
+
+
+@contextmanager
+def _allocators_keep_memory() -> Iterator[None]:
+    """The environment the reader process starts with (the allocators read it at start);
+    a setting the user made is left as it is."""
+    added = [k for k in KEEP_MEMORY if k not in os.environ]
+    os.environ.update({k: KEEP_MEMORY[k] for k in added})
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
 def _die_with_parent(parent: int) -> None:
     if sys.platform.startswith("linux"):
         try:
@@ -161,7 +198,7 @@ def _child_main(conn: Connection, source: LogSource, logging: tuple[str, bool], 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(*logging)
     try:
-        _serve(conn, source)
+        _serve(conn, source, parent)
     except (BrokenPipeError, EOFError):
         pass  # the parent is gone or done
     except CasefileError as exc:
@@ -180,13 +217,14 @@ def _report(conn: Connection, message: str) -> None:
         pass
 
 
-def _serve(conn: Connection, source: LogSource) -> None:
+def _serve(conn: Connection, source: LogSource, parent: int) -> None:
     decoder = BatchDecoder(log_codec())
-    _send_events(conn, decoder, source)
+    _send_events(conn, decoder, source, parent)
     conn.send(("idle", END))
 
 
-def _send_events(conn: Connection, decoder: BatchDecoder, source: LogSource) -> None:
+def _send_events(conn: Connection, decoder: BatchDecoder, source: LogSource, parent: int) -> None:
+    unacknowledged = False
     for event in source.events():
         if isinstance(event, Idle):
             conn.send(("idle", event.info))
@@ -201,13 +239,64 @@ def _send_events(conn: Connection, decoder: BatchDecoder, source: LogSource) -> 
                 table = pa.table({"value": pa.array(event.values, pa.binary())})
         table = (table.append_column("_partition", pa.array(event.partitions, pa.int32()))
                  .append_column("_offset", pa.array(event.offsets, pa.int64())))
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        payload = sink.getvalue()
-        conn.send(("batch", decoded, event.info, payload.size))
-        _write_all(conn.fileno(), memoryview(payload))  # raw, right after its header
-        del event, table, sink, payload  # before the source reads the next batch: one in memory
+        if SHARED_MEMORY:
+            if unacknowledged:
+                conn.recv()  # the parent took the previous batch
+            _send_shared(conn, table, decoded, event.info, parent)
+            unacknowledged = True
+        else:
+            payload = _ipc_stream(table)
+            conn.send(("batch", decoded, event.info, payload.size))
+            _write_all(conn.fileno(), memoryview(payload))  # raw, right after its header
+            del payload
+        del event, table  # before the source reads the next batch: one in memory
+
+
+def _ipc_stream(table: pa.Table) -> pa.Buffer:
+    """The table as one Arrow IPC stream, written into a buffer of its exact size (a growing
+    buffer spends more time in the kernel, remapping, than in copying)."""
+    mock = pa.MockOutputStream()
+    _write_ipc(mock, table)
+    buf = pa.allocate_buffer(mock.size())
+    _write_ipc(pa.FixedSizeBufferWriter(buf), table)
+    return buf
+
+
+def _write_ipc(sink: Any, table: pa.Table) -> None:
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+
+
+# Linux: a batch is written once, into an anonymous shared memory file whose descriptor goes to
+# the parent, which maps it and reads the table in place (no copy through a pipe).
+SHARED_MEMORY = hasattr(os, "memfd_create") and sys.platform.startswith("linux")
+
+
+def _send_shared(conn: Connection, table: pa.Table, decoded: bool, info: Any, parent: int) -> None:
+    mock = pa.MockOutputStream()
+    _write_ipc(mock, table)
+    size = mock.size()
+    fd = os.memfd_create("casefile-log-batch", os.MFD_CLOEXEC)
+    try:
+        os.ftruncate(fd, size)
+        mapped = mmap.mmap(fd, size)
+        view = pa.py_buffer(mapped)
+        _write_ipc(pa.FixedSizeBufferWriter(view), table)
+        del view  # no export left: the mapping can close
+        mapped.close()
+        conn.send(("shared", decoded, info, size))
+        send_handle(conn, fd, parent)
+    finally:
+        os.close(fd)
+
+
+def _map_shared(fd: int, size: int) -> pa.Buffer:
+    """The batch the child wrote into shared memory `fd`, mapped read-only (the Arrow table
+    read from it refers to the mapping, which lives as long as the table does)."""
+    try:
+        return pa.py_buffer(mmap.mmap(fd, size, prot=mmap.PROT_READ))
+    finally:
+        os.close(fd)
 
 
 # The IPC stream of a batch follows its header on the pipe as raw bytes (multiprocessing's own
