@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator
 
 import duckdb
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from casefile.errors import CasefileError
 from casefile.kafka.topics import BULK_FETCH, admin, batch_size_for, partition_count
@@ -64,10 +64,12 @@ class FollowLog:
             "group.id": f"casefile-projector-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
             "isolation.level": "read_committed", "auto.offset.reset": "earliest", **BULK_FETCH}))
         try:
-            consumer.assign([TopicPartition(topic, p, self.start.get(p, OFFSET_BEGINNING)) for p in parts])
             marks = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10) for p in parts}
             targets = {p: high for p, (_, high) in marks.items()}
             at = {p: self.start.get(p, low) for p, (low, _) in marks.items()}  # next offset read
+            # concrete offsets: with OFFSET_BEGINNING librdkafka looks the offset up itself, after
+            # a fixed half-second wait when the partition's leader is not known yet
+            consumer.assign([TopicPartition(topic, p, at[p]) for p in parts])
             lag_reported = 0.0
             size = min(self.batch_size, 10_000)  # small first: the fold starts while reading goes on
             while True:

@@ -88,12 +88,15 @@ class Batch:
 class Prefetcher:
     """The child process and the parent's end of its pipe."""
 
-    def __init__(self, source: LogSource) -> None:
+    def __init__(self, source: LogSource, shared_memory: bool | None = None) -> None:
+        """`shared_memory`: hand batches over in shared memory (default: where the system has
+        it, Linux) rather than through the pipe."""
+        shared = SHARED_MEMORY if shared_memory is None else shared_memory
         ctx = multiprocessing.get_context("spawn")  # never fork a process running librdkafka/DuckDB threads
         # a socket pair where batches travel as shared memory (its descriptor passed over it)
-        self._conn, child_end = ctx.Pipe(duplex=SHARED_MEMORY)
+        self._conn, child_end = ctx.Pipe(duplex=shared)
         _widen_pipe(self._conn.fileno())
-        self._process = ctx.Process(target=_child_main, args=(child_end, source, logging_configuration(), os.getpid()),
+        self._process = ctx.Process(target=_child_main, args=(child_end, source, logging_configuration(), os.getpid(), shared),
                                     name="casefile-log-reader", daemon=True)
         with _main_not_rerun(), _allocators_keep_memory():
             self._process.start()
@@ -193,12 +196,12 @@ def _die_with_parent(parent: int) -> None:
         os._exit(0)
 
 
-def _child_main(conn: Connection, source: LogSource, logging: tuple[str, bool], parent: int) -> None:
+def _child_main(conn: Connection, source: LogSource, logging: tuple[str, bool], parent: int, shared: bool) -> None:
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(*logging)
     try:
-        _serve(conn, source, parent)
+        _serve(conn, source, parent, shared)
     except (BrokenPipeError, EOFError):
         pass  # the parent is gone or done
     except CasefileError as exc:
@@ -217,13 +220,13 @@ def _report(conn: Connection, message: str) -> None:
         pass
 
 
-def _serve(conn: Connection, source: LogSource, parent: int) -> None:
+def _serve(conn: Connection, source: LogSource, parent: int, shared: bool) -> None:
     decoder = BatchDecoder(log_codec())
-    _send_events(conn, decoder, source, parent)
+    _send_events(conn, decoder, source, parent, shared)
     conn.send(("idle", END))
 
 
-def _send_events(conn: Connection, decoder: BatchDecoder, source: LogSource, parent: int) -> None:
+def _send_events(conn: Connection, decoder: BatchDecoder, source: LogSource, parent: int, shared: bool) -> None:
     unacknowledged = False
     for event in source.events():
         if isinstance(event, Idle):
@@ -239,7 +242,7 @@ def _send_events(conn: Connection, decoder: BatchDecoder, source: LogSource, par
                 table = pa.table({"value": pa.array(event.values, pa.binary())})
         table = (table.append_column("_partition", pa.array(event.partitions, pa.int32()))
                  .append_column("_offset", pa.array(event.offsets, pa.int64())))
-        if SHARED_MEMORY:
+        if shared:
             if unacknowledged:
                 conn.recv()  # the parent took the previous batch
             _send_shared(conn, table, decoded, event.info, parent)

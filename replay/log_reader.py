@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any, Callable, Iterator
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from casefile.errors import CasefileError
 from casefile.kafka.topics import BULK_FETCH, admin, batch_size_for, partition_count
@@ -107,7 +107,8 @@ class LogReader:
         pending = {p for p in self.partitions if ends[p] > self.start_offsets[p]}
         if not pending:
             return
-        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(pending)])
+        # concrete offsets, not OFFSET_BEGINNING: see projections.log_consumer.FollowLog
+        self.consumer.assign([TopicPartition(topic, p, self.start_offsets[p]) for p in sorted(pending)])
         last_progress = time.monotonic()
         size = min(self.batch_size, 10_000)  # small first: whoever folds starts early
         while pending:

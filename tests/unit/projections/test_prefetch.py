@@ -12,7 +12,7 @@ import pytest
 
 from casefile.errors import CasefileError
 from projections.log_positions import next_positions, unapplied
-from projections.prefetch import Batch, Idle, Prefetcher, Values
+from projections.prefetch import SHARED_MEMORY, Batch, Idle, Prefetcher, Values
 from projections.testing import LogBuilder, ScriptedSource
 from schemas.codec import log_codec
 
@@ -34,10 +34,13 @@ def _next(reader: Prefetcher):
     raise AssertionError("nothing came from the reader process")
 
 
-def test_batches_come_decoded_with_their_coordinates_and_idle_states_in_order():
+@pytest.mark.parametrize("shared_memory", [True, False] if SHARED_MEMORY else [False],
+                         ids=(lambda shared: "shared-memory" if shared else "pipe"))
+def test_batches_come_decoded_with_their_coordinates_and_idle_states_in_order(shared_memory):
     values, records = _values(5)
     reader = Prefetcher(ScriptedSource([Values(values[:3], [0, 1, 0], [7, 2, 9], {0: 5}), Idle((False, {})),
-                                        Values(values[3:] + [b"not avro"], [2, 2, 2], [0, 1, 2]), Idle((True, {0: 0}))]))
+                                        Values(values[3:] + [b"not avro"], [2, 2, 2], [0, 1, 2]), Idle((True, {0: 0}))]),
+                        shared_memory=shared_memory)
     try:
         first = _next(reader)
         assert isinstance(first, Batch) and first.decoded and first.info == {0: 5}
