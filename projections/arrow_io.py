@@ -52,7 +52,12 @@ def rows(table: str, values: Sequence[dict[str, Any]] | Sequence[tuple[Any, ...]
         return pa.Table.from_struct_array(pa.array(values, type=struct))
     fields = list(struct)
     if isinstance(values[0], dict):  # column by column: ~3x faster than converting dicts to structs
-        values = list(map(itemgetter(*[f.name for f in fields]), values))
+        try:
+            values = list(map(itemgetter(*[f.name for f in fields]), values))
+        except KeyError:  # a row without some column: null there, as the struct conversion does
+            return pa.Table.from_struct_array(pa.array(values, type=struct))
+    elif any(len(v) != len(fields) for v in values):
+        raise ValueError(f"{table}: rows of {len(fields)} values expected")
     return pa.Table.from_arrays([pa.array(c, f.type) for c, f in zip(zip(*values), fields)],
                                 schema=pa.schema(fields))
 

@@ -101,10 +101,13 @@ class Prefetcher:
         with _main_not_rerun(), _allocators_keep_memory():
             self._process.start()
         child_end.close()
+        self._owe_ack = False
 
     def get(self, timeout: float) -> Batch | Idle | None:
         """The next batch or status (`Idle(END)` after the last), or None when nothing came
         within `timeout` seconds."""
+        if self._owe_ack:  # the caller is done with the batch it got last
+            self._ack()
         try:
             if not self._conn.poll(timeout):
                 return None
@@ -116,10 +119,10 @@ class Prefetcher:
             kind, decoded, info, size = header
             if kind == "shared":
                 table = pa.ipc.open_stream(_map_shared(recv_handle(self._conn), size)).read_all()
-                self._ack()
+                self._owe_ack = True
             else:
                 table = pa.ipc.open_stream(pa.py_buffer(_read_exactly(self._conn.fileno(), size))).read_all()
-        except (EOFError, OSError):
+        except (EOFError, OSError, RuntimeError):  # RuntimeError: the descriptor did not come
             self._process.join(5)
             raise CasefileError(f"the log reader process stopped (exit code {self._process.exitcode})") from None
         partitions = table.column("_partition").to_numpy().astype(np.int64)
@@ -128,7 +131,8 @@ class Prefetcher:
         return Batch(table.drop_columns(["_partition", "_offset"]), decoded, partitions, offsets, positions, info)
 
     def _ack(self) -> None:
-        """Taken: the child may send its next batch (it reads ahead by one, no more)."""
+        """Done with the last batch: the child may send its next one (it reads one ahead)."""
+        self._owe_ack = False
         try:
             self._conn.send(None)
         except OSError:
@@ -243,9 +247,7 @@ def _send_events(conn: Connection, decoder: BatchDecoder, source: LogSource, par
         table = (table.append_column("_partition", pa.array(event.partitions, pa.int32()))
                  .append_column("_offset", pa.array(event.offsets, pa.int64())))
         if shared:
-            if unacknowledged:
-                conn.recv()  # the parent took the previous batch
-            _send_shared(conn, table, decoded, event.info, parent)
+            _send_shared(conn, table, decoded, event.info, parent, wait=unacknowledged)
             unacknowledged = True
         else:
             payload = _ipc_stream(table)
@@ -275,7 +277,9 @@ def _write_ipc(sink: Any, table: pa.Table) -> None:
 SHARED_MEMORY = hasattr(os, "memfd_create") and sys.platform.startswith("linux")
 
 
-def _send_shared(conn: Connection, table: pa.Table, decoded: bool, info: Any, parent: int) -> None:
+def _send_shared(conn: Connection, table: pa.Table, decoded: bool, info: Any, parent: int, wait: bool) -> None:
+    """Write the batch into a new memfd, then (`wait`: once the parent is done with the previous
+    batch) pass it over."""
     mock = pa.MockOutputStream()
     _write_ipc(mock, table)
     size = mock.size()
@@ -287,6 +291,8 @@ def _send_shared(conn: Connection, table: pa.Table, decoded: bool, info: Any, pa
         _write_ipc(pa.FixedSizeBufferWriter(view), table)
         del view  # no export left: the mapping can close
         mapped.close()
+        if wait:
+            conn.recv()
         conn.send(("shared", decoded, info, size))
         send_handle(conn, fd, parent)
     finally:

@@ -124,4 +124,6 @@ def batch_size_for(size: int, largest: int, targets: dict[int, int], at: dict[in
     what is left before `targets` once that is less: the last batches of a catch-up are small,
     so the last transaction, which nothing overlaps, is short."""
     left = sum(max(0, targets[p] - at.get(p, 0)) for p in targets)
+    if left == 0:  # past the targets (following the log, or nothing known): no end to slow down for
+        return min(size, largest)
     return max(min(size, largest, left // 2), min(10_000, largest))

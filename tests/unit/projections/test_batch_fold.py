@@ -33,7 +33,7 @@ step = st.tuples(
                      "collected", "kept", "note", "dispute", "clock", "unapplied")),
     st.sampled_from(tuple(ACCOUNTS)), st.sampled_from(INVOICES), st.sampled_from(INVOICES),
     AMOUNTS, AMOUNTS, st.sampled_from(("payment", "credit", "write_off", "reversal", "interest")),
-    st.sampled_from((None, 1, 2)), st.integers(0, 2))
+    st.sampled_from((None, "", 1, 2)), st.integers(0, 2))
 
 
 def build(steps: list[tuple[Any, ...]]) -> LogBuilder:
@@ -42,7 +42,7 @@ def build(steps: list[tuple[Any, ...]]) -> LogBuilder:
     for n, (kind, acct, inv, inv2, amount, amount2, app_kind, case_no, advance) in enumerate(steps):
         day += timedelta(days=advance)
         at, part = f"{day.isoformat()}T10:00:{n % 60:02d}Z", ACCOUNTS[acct]
-        case = f"USMF/{acct}/{case_no}" if case_no else None
+        case = f"USMF/{acct}/{case_no}" if case_no else case_no  # None, "" (no case) or a case
         sign = 1 if app_kind in ("reversal", "interest") else -1
         if kind == "post":
             log.add("InvoicePosted", acct, at, partition=part, document_id=inv, amount_minor=amount,
@@ -102,6 +102,8 @@ def snapshot(state: ProjectionState) -> dict[str, Any]:
         "daily": state.daily, "clocks": state.clocks, "dates": state.company_dates,
         "late": state.late_stats, "close": state.close_stats,
         "history": list(state.touched.aging_history),
+        "touched": (state.touched.invoices, state.touched.cases, state.touched.accounts,
+                    state.touched.metrics_from),
     }
 
 
@@ -113,13 +115,14 @@ def by_records(log: LogBuilder) -> ProjectionState:
 
 
 def by_batches(log: LogBuilder, cuts: list[int]) -> ProjectionState:
+    """The log's table cut into batches: slices of one table, as a reader's batches can be
+    (their list columns then start at an offset)."""
     state = ProjectionState()
     records = log.records
+    table = pa.Table.from_pylist([{f: r[f] for f in FIELDS} for r in records], schema=SCHEMA)
     bounds = sorted({0, len(records), *(c % (len(records) + 1) for c in cuts)})
     for lo, hi in zip(bounds, bounds[1:]):
-        chunk = records[lo:hi]
-        table = pa.Table.from_pylist([{f: r[f] for f in FIELDS} for r in chunk], schema=SCHEMA)
-        fold_batch(state, table, [r["_partition"] for r in chunk], POLICY)
+        fold_batch(state, table.slice(lo, hi - lo), [r["_partition"] for r in records[lo:hi]], POLICY)
     return state
 
 

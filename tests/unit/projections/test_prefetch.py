@@ -125,3 +125,11 @@ def test_next_positions_and_the_rows_a_store_has_not_applied():
     assert unapplied(partitions, offsets, {0: 8, 1: 0}).tolist() == [1, 2, 3, 4]
     assert unapplied(partitions, offsets, {0: 7, 2: 0}) is None
     assert unapplied(partitions, offsets, {0: 100, 1: 3, 2: 1}).tolist() == [4]
+
+
+def test_offsets_going_back_within_a_batch_are_not_applied_twice():
+    """A consumer reset to an earlier offset can put records read before into the same batch:
+    as record by record, only offsets above everything before them count."""
+    partitions, offsets = np.zeros(6, dtype=np.int64), np.array([100, 101, 102, 0, 101, 102])
+    assert unapplied(partitions, offsets, {0: 100}).tolist() == [0, 1, 2]
+    assert next_positions(partitions[:5], np.array([100, 101, 102, 100, 101])) == {0: 103}
