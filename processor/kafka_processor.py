@@ -368,10 +368,15 @@ class LedgerProcessor:
         if not self.assigned or self.needs_reset or self.in_transaction:
             return False
         topic = self.settings.ledger_topic
-        if self.once_targets is None or set(self.once_targets) != set(self.assigned):
+        if self.once_targets is None:
+            # every partition of the ledger, not only this member's: a member SIGKILLed while it
+            # was joining can be handed partitions in a rebalance and never process them; the
+            # group is done when all are, and a lone `--once` run waits for the rebalance that
+            # follows that member's session timeout, then does them itself
+            parts = sorted(self.consumer.list_topics(topic, timeout=10).topics[topic].partitions)
             self.once_targets = {p: self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-                                 for p in self.assigned}
-        committed = self.consumer.committed([TopicPartition(topic, p) for p in self.assigned], timeout=30)
+                                 for p in parts}
+        committed = self.consumer.committed([TopicPartition(topic, p) for p in self.once_targets], timeout=30)
         return all(tp.offset >= self.once_targets[tp.partition] or self.once_targets[tp.partition] == 0
                    for tp in committed)
 
