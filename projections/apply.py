@@ -107,21 +107,28 @@ def apply_amounts(state: ProjectionState, acct: Account, case: Row | None, day: 
 # --- account facts ------------------------------------------------------------------------
 
 def invoice_posted(ctx: Ctx) -> None:
-    rec, acct = ctx.rec, ctx.acct
-    invoice_id = rec["document_id"] or rec["invoice_id"]
+    rec = ctx.rec
+    post_invoice(ctx.state, ctx.acct, rec["document_id"] or rec["invoice_id"], rec["invoice_date"],
+                 rec["due_date"], rec["amount_minor"], ctx.day)
+    fold_applications(ctx)
+
+
+def post_invoice(state: ProjectionState, acct: Account, invoice_id: str, invoice_date: str | None,
+                 due_date: str | None, amount: int, day: str) -> None:
+    """The posting itself: the invoice's row (new, or the one applications reached first), its
+    open amount, the day's credit sales."""
     inv = acct.invoices.get(invoice_id)
     if inv is None:
-        inv = acct.invoices[invoice_id] = new_invoice(acct.company, acct.customer_account,
-                                                      invoice_id)
-    inv.update(invoice_date=rec["invoice_date"], due_date=rec["due_date"],
-               amount_minor=rec["amount_minor"], open_minor=rec["amount_minor"] + inv["open_minor"],
-               status="open" if rec["amount_minor"] + inv["open_minor"] != 0 else inv["status"])
-    if inv["open_minor"] != 0:
+        inv = acct.invoices[invoice_id] = new_invoice(acct.company, acct.customer_account, invoice_id)
+    open_minor = amount + inv["open_minor"]
+    inv["invoice_date"], inv["due_date"] = invoice_date, due_date
+    inv["amount_minor"], inv["open_minor"] = amount, open_minor
+    if open_minor != 0:
+        inv["status"] = "open"
         acct.open[invoice_id] = inv
     acct.dirty.append(inv)
-    ctx.state.touched.invoices.add((acct.company, acct.customer_account, invoice_id))
-    ctx.daily()["credit_sales_minor"] += rec["amount_minor"]
-    fold_applications(ctx)
+    state.touched.invoices.add((acct.company, acct.customer_account, invoice_id))
+    state.daily_row(acct.company, day)["credit_sales_minor"] += amount
 
 
 def interest_assessed(ctx: Ctx) -> None:
@@ -168,17 +175,22 @@ def case_opened(ctx: Ctx) -> None:
 
 
 def invoice_attached(ctx: Ctx) -> None:
-    rec, acct, case, state = ctx.rec, ctx.acct, ctx.case, ctx.state
-    inv = acct.invoices.get(rec["invoice_id"])
-    if inv is None or case is None:
+    if ctx.case is not None:
+        attach_invoice(ctx.state, ctx.acct, ctx.case["case_id"], ctx.rec["invoice_id"])
+
+
+def attach_invoice(state: ProjectionState, acct: Account, case_id: str, invoice_id: str) -> None:
+    """The invoice (if the log has it) now belongs to the case, and no longer to another one."""
+    inv = acct.invoices.get(invoice_id)
+    if inv is None:
         return
     old = inv["case_id"]
-    if old is not None and old != case["case_id"]:
-        state.case_invoices.get(old, set()).discard(rec["invoice_id"])
+    if old is not None and old != case_id:
+        state.case_invoices.get(old, set()).discard(invoice_id)
         state.touched.cases.add(old)
-    inv["case_id"] = case["case_id"]
-    state.case_invoices.setdefault(case["case_id"], set()).add(rec["invoice_id"])
-    state.touched.invoices.add((acct.company, acct.customer_account, rec["invoice_id"]))
+    inv["case_id"] = case_id
+    state.case_invoices.setdefault(case_id, set()).add(invoice_id)
+    state.touched.invoices.add((acct.company, acct.customer_account, invoice_id))
 
 
 def promise_recorded(ctx: Ctx) -> None:

@@ -92,13 +92,6 @@ class BatchDecoder:
     def columnar(self) -> bool:
         return _pl is not None
 
-    def container(self, values: Sequence[bytes]) -> bytes:
-        """An object container file of ONE block holding `values` whole (headers included),
-        then the sentinel record."""
-        size = sum(map(len, values)) + len(self._sentinel)
-        return b"".join([self._values_header, _long(len(values) + 1), _long(size), *values, self._sentinel,
-                         self._sync])
-
     def _container_of(self, bodies: Sequence[Any], size: int, count: int) -> bytes:
         return b"".join([self._file_header, _long(count), _long(size), *bodies, self._sync])
 
@@ -111,12 +104,12 @@ class BatchDecoder:
         lengths = np.fromiter(map(len, values), np.int64, len(values))
         if lengths.min() < HEADER_LEN:
             return None
-        container = self.container(values)
+        # ONE block: the values whole (headers included), then the sentinel record
+        prefix = self._values_header + _long(len(values) + 1) + _long(int(lengths.sum()) + len(self._sentinel))
+        container = b"".join([prefix, *values, self._sentinel, self._sync])
         # every value's first bytes, read off the container in one vectorised gather: polars
         # is only handed values of this schema (it can panic on other bytes)
-        starts = (len(self._values_header) + len(_long(len(values) + 1))
-                  + len(_long(int(lengths.sum()) + len(self._sentinel))))
-        starts += np.cumsum(lengths) - lengths
+        starts = len(prefix) + np.cumsum(lengths) - lengths
         heads = np.frombuffer(container, np.uint8)[starts[:, None] + np.arange(HEADER_LEN)]
         if not (heads == np.frombuffer(self.header, np.uint8)).all():
             return None

@@ -85,14 +85,13 @@ class FollowLog:
                 partitions = [m.partition() for m in msgs]
                 offsets = [m.offset() for m in msgs]
                 del msgs  # the messages hold their values: drop them before the next read
-                at.update((tp.partition, tp.offset) for tp in consumer.position(
-                    [TopicPartition(topic, p) for p in parts]) if tp.offset >= 0)
+                positions = consumer.position([TopicPartition(topic, p) for p in parts])
+                at.update((tp.partition, tp.offset) for tp in positions if tp.offset >= 0)
                 if values:
                     yield Values(values, partitions, offsets, lags)
                     del values
                     continue
-                caught_up = all(tp.offset >= targets[tp.partition] or targets[tp.partition] == 0
-                                for tp in consumer.position([TopicPartition(topic, p) for p in parts]))
+                caught_up = all(tp.offset >= targets[tp.partition] or targets[tp.partition] == 0 for tp in positions)
                 yield Idle((caught_up, lags if lags is not None else self._lags(consumer)))
                 if caught_up and self.once:
                     return

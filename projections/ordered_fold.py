@@ -3,9 +3,10 @@
 `batch_fold` has done every record's bookkeeping (accounts, day rows, case versions) and the
 additive types as group-bys; what is left must run one record at a time, in log order. The
 common types are folded here straight from the column lists, with no record dict and no applier
-call: `InvoicePosted` without applications or unapplied credit (`apply.invoice_posted`),
-`InvoiceAttached` (`apply.invoice_attached`), and the types whose effect is their applications
-and unapplied credit (payments, credit notes, reversals, write-offs: `apply.apply_amounts`).
+call: `InvoicePosted` without applications or unapplied credit (`apply.post_invoice`),
+`InvoiceAttached` (`apply.attach_invoice`), and the types whose effect is their applications
+and unapplied credit (payments, credit notes, reversals, write-offs: `apply.apply_amounts`) —
+the appliers' own functions, called with the record's columns.
 Every other record becomes the dict `apply.apply_effect` takes.
 tests/unit/projections/test_batch_fold.py holds this to `apply.apply_record` on random logs.
 """
@@ -16,8 +17,9 @@ from typing import Any, Sequence
 import pyarrow as pa
 
 from processor.domain.policy import Policy
-from projections.apply import APPLIERS, apply_amounts, apply_effect, business_day_closed, fold_applications
-from projections.state import ProjectionState, new_invoice
+from projections.apply import (APPLIERS, apply_amounts, apply_effect, attach_invoice, business_day_closed,
+                               fold_applications, post_invoice)
+from projections.state import ProjectionState
 
 # What the fold reads of a record; `casefile_events` takes all the rest straight from the columns.
 FOLD_FIELDS = (
@@ -43,31 +45,13 @@ def fold_in_order(state: ProjectionState, table: pa.Table, partitions: Sequence[
     apps = table.column("applications").combine_chunks()
     offsets = apps.offsets.to_pylist()
     app_columns: list[list[Any]] = []
-    accounts, cases, daily = state.accounts, state.cases, state.daily
-    case_invoices = state.case_invoices
-    touched_invoices, touched_cases = state.touched.invoices, state.touched.cases
+    accounts, cases = state.accounts, state.cases
     for i in range(n):
         event_type, account = types[i], accounts_col[i]
         simple = account and offsets[i] == offsets[i + 1] and not unapplied[i]
         if simple and event_type == "InvoiceAttached":
-            case_id = case_ids[i]
-            if not case_id:
-                continue
-            acct = accounts[(companies[i], account)]
-            invoice_id = invoice_ids[i]
-            inv = acct.invoices.get(invoice_id)
-            if inv is None:
-                continue
-            old = inv["case_id"]
-            if old is not None and old != case_id:
-                case_invoices.get(old, set()).discard(invoice_id)
-                touched_cases.add(old)
-            inv["case_id"] = case_id
-            attached = case_invoices.get(case_id)
-            if attached is None:
-                attached = case_invoices[case_id] = set()
-            attached.add(invoice_id)
-            touched_invoices.add((acct.company, account, invoice_id))
+            if case_ids[i]:
+                attach_invoice(state, accounts[(companies[i], account)], case_ids[i], invoice_ids[i])
         elif account and event_type in _SETTLING:
             acct = accounts[(companies[i], account)]
             start, end = offsets[i], offsets[i + 1]
@@ -80,21 +64,8 @@ def fold_in_order(state: ProjectionState, table: pa.Table, partitions: Sequence[
                 acct.unapplied += unapplied[i]
                 acct.changed.add(account)  # for its aging book (buckets.py)
         elif simple and event_type == "InvoicePosted":
-            acct = accounts[(companies[i], account)]
-            invoice_id = document_ids[i] or invoice_ids[i]
-            inv = acct.invoices.get(invoice_id)
-            if inv is None:
-                inv = acct.invoices[invoice_id] = new_invoice(acct.company, account, invoice_id)
-            amount = amounts[i]
-            open_minor = amount + inv["open_minor"]
-            inv["invoice_date"], inv["due_date"] = invoice_dates[i], due_dates[i]
-            inv["amount_minor"], inv["open_minor"] = amount, open_minor
-            if open_minor != 0:
-                inv["status"] = "open"
-                acct.open[invoice_id] = inv
-            acct.dirty.append(inv)
-            touched_invoices.add((acct.company, account, invoice_id))
-            daily[acct.company][occurred[i][:10]]["credit_sales_minor"] += amount
+            post_invoice(state, accounts[(companies[i], account)], document_ids[i] or invoice_ids[i],
+                         invoice_dates[i], due_dates[i], amounts[i], occurred[i][:10])
         else:
             rec = dict(zip(_NAMES, [c[i] for c in columns] + [partitions[i], _NO_APPLICATIONS]))
             start, end = offsets[i], offsets[i + 1]

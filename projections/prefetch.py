@@ -95,7 +95,8 @@ class Prefetcher:
         ctx = multiprocessing.get_context("spawn")  # never fork a process running librdkafka/DuckDB threads
         # a socket pair where batches travel as shared memory (its descriptor passed over it)
         self._conn, child_end = ctx.Pipe(duplex=shared)
-        _widen_pipe(self._conn.fileno())
+        if not shared:
+            _widen_pipe(self._conn.fileno())
         self._process = ctx.Process(target=_child_main, args=(child_end, source, logging_configuration(), os.getpid(), shared),
                                     name="casefile-log-reader", daemon=True)
         with _main_not_rerun(), _allocators_keep_memory():
@@ -258,13 +259,19 @@ def _send_events(conn: Connection, decoder: BatchDecoder, source: LogSource, par
 
 
 def _ipc_stream(table: pa.Table) -> pa.Buffer:
-    """The table as one Arrow IPC stream, written into a buffer of its exact size (a growing
-    buffer spends more time in the kernel, remapping, than in copying)."""
-    mock = pa.MockOutputStream()
-    _write_ipc(mock, table)
-    buf = pa.allocate_buffer(mock.size())
+    """The table as one Arrow IPC stream in a buffer of its exact size."""
+    buf = pa.allocate_buffer(_ipc_size(table))
     _write_ipc(pa.FixedSizeBufferWriter(buf), table)
     return buf
+
+
+def _ipc_size(table: pa.Table) -> int:
+    """The size of the table's IPC stream, measured without writing it: the stream is then
+    written once into memory of that size (a growing buffer spends more time in the kernel,
+    remapping, than in copying)."""
+    mock = pa.MockOutputStream()
+    _write_ipc(mock, table)
+    return mock.size()
 
 
 def _write_ipc(sink: Any, table: pa.Table) -> None:
@@ -280,9 +287,7 @@ SHARED_MEMORY = hasattr(os, "memfd_create") and sys.platform.startswith("linux")
 def _send_shared(conn: Connection, table: pa.Table, decoded: bool, info: Any, parent: int, wait: bool) -> None:
     """Write the batch into a new memfd, then (`wait`: once the parent is done with the previous
     batch) pass it over."""
-    mock = pa.MockOutputStream()
-    _write_ipc(mock, table)
-    size = mock.size()
+    size = _ipc_size(table)
     fd = os.memfd_create("casefile-log-batch", os.MFD_CLOEXEC)
     try:
         os.ftruncate(fd, size)

@@ -135,7 +135,7 @@ class Rebuilder:
                 partitions, offsets = partitions[rows], offsets[rows]
         if not table.num_rows:
             return
-        # the live projector's rule: a partition's next offset = its last record's + 1
+        # the live projector's rule: a partition's next offset = its highest offset + 1
         positions = {(batch.topic, p): o for p, o in next_positions(partitions, offsets).items()}
         self.stats.policy_versions.update(pc.unique(table.column("policy_version")).to_pylist())
         t0 = time.monotonic()
