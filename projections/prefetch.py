@@ -171,10 +171,10 @@ def _main_not_rerun() -> Iterator[None]:
 # The reader allocates and frees the same large buffers every batch; allocators that return
 # freed memory to the system make it fault every page in again (~1 s of kernel time a million
 # records). The reader process keeps what it freed instead (its peak is one batch anyway):
-# glibc serves large blocks from its heap and never trims it, polars' jemalloc and pyarrow's
-# mimalloc never purge.
+# glibc serves large blocks from its heap and never trims it, pyarrow's mimalloc never purges.
+# (Polars' jemalloc is left alone: polars sets `_RJEM_MALLOC_CONF` itself when imported, so the
+# projector's environment already holds polars' setting.)
 KEEP_MEMORY = {"MALLOC_MMAP_THRESHOLD_": str(1 << 32), "MALLOC_TRIM_THRESHOLD_": str(1 << 40),
-               "_RJEM_MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1",
                "MIMALLOC_PURGE_DELAY": "-1"}
 
 

@@ -197,3 +197,18 @@ class ScriptedSource:
             raise RuntimeError(self.fail)
         while self.block:
             time.sleep(1)
+
+
+class EnvironmentProbe:
+    """A `prefetch.LogSource` that reports the reader process's values of `names` as its one
+    status (for tests of the environment the reader process starts with)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def events(self) -> Any:
+        import os
+
+        from projections.prefetch import Idle
+
+        yield Idle({name: os.environ.get(name) for name in self.names})

@@ -12,8 +12,8 @@ import pytest
 
 from casefile.errors import CasefileError
 from projections.log_positions import next_positions, unapplied
-from projections.prefetch import SHARED_MEMORY, Batch, Idle, Prefetcher, Values
-from projections.testing import LogBuilder, ScriptedSource
+from projections.prefetch import KEEP_MEMORY, SHARED_MEMORY, Batch, Idle, Prefetcher, Values
+from projections.testing import EnvironmentProbe, LogBuilder, ScriptedSource
 from schemas.codec import log_codec
 
 
@@ -133,3 +133,15 @@ def test_offsets_going_back_within_a_batch_are_not_applied_twice():
     partitions, offsets = np.zeros(6, dtype=np.int64), np.array([100, 101, 102, 0, 101, 102])
     assert unapplied(partitions, offsets, {0: 100}).tolist() == [0, 1, 2]
     assert next_positions(partitions[:5], np.array([100, 101, 102, 100, 101])) == {0: 103}
+
+
+def test_the_reader_process_starts_with_allocators_that_keep_memory_and_a_users_setting_wins(monkeypatch):
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
+    monkeypatch.setenv("MIMALLOC_PURGE_DELAY", "250")  # the user's own
+    reader = Prefetcher(EnvironmentProbe(list(KEEP_MEMORY)))
+    try:
+        seen = _next(reader).info
+    finally:
+        reader.close()
+    assert seen == {**KEEP_MEMORY, "MIMALLOC_PURGE_DELAY": "250"}
+    assert "MALLOC_TRIM_THRESHOLD_" not in os.environ  # the projector's own process is left as it was
