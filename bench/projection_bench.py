@@ -62,7 +62,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--topic", default=None)
-    parser.add_argument("--batch", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=245_760)
     args = parser.parse_args()
     configure_logging("warning", json=True)
     bootstrap = os.environ.get("CASEFILE_BOOTSTRAP_SERVERS", "127.0.0.1:9092")

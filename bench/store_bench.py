@@ -42,7 +42,7 @@ def _cpu() -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--topic", default="bench.casefile.1000000")
-    parser.add_argument("--batch", type=int, default=200_000)
+    parser.add_argument("--batch", type=int, default=245_760)
     args = parser.parse_args()
     configure_logging("warning", json=True)
     settings = Settings(bootstrap_servers=os.environ.get("CASEFILE_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),

@@ -19,7 +19,7 @@ import duckdb
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from casefile.errors import CasefileError
-from casefile.kafka.topics import BULK_FETCH, admin, batch_size_for, partition_count
+from casefile.kafka.topics import BULK_FETCH, ROW_GROUP, admin, batch_size_for, consume_batch, partition_count
 from casefile.logs import get_logger
 from casefile.metrics import Metrics, start_metrics
 from casefile.read_models import snapshot_path_for
@@ -39,7 +39,7 @@ _TRANSIENT = (KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILAB
 class ProjectorOptions:
     db_path: str = "casefile.duckdb"
     snapshot_path: str | None = None
-    batch_size: int = 200000
+    batch_size: int = 2 * ROW_GROUP  # records per DuckDB transaction (max): whole row groups
     batch_ms: int = 500
     once: bool = False
     wait_for_topic_s: float = 60.0
@@ -73,7 +73,8 @@ class FollowLog:
             lag_reported = 0.0
             size = min(self.batch_size, 10_000)  # small first: the fold starts while reading goes on
             while True:
-                msgs = consumer.consume(batch_size_for(size, self.batch_size, targets, at), self.batch_ms / 1000)
+                msgs = consume_batch(consumer, batch_size_for(size, self.batch_size, targets, at), self.batch_ms / 1000,
+                                     topic, targets, at)
                 size = min(self.batch_size, size * 4)
                 lags = None
                 if time.monotonic() - lag_reported >= 1.0:

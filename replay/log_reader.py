@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterator
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from casefile.errors import CasefileError
-from casefile.kafka.topics import BULK_FETCH, admin, batch_size_for, partition_count
+from casefile.kafka.topics import BULK_FETCH, ROW_GROUP, admin, batch_size_for, consume_batch, partition_count
 from casefile.logs import get_logger
 from casefile.settings import Settings
 from projections.prefetch import Values
@@ -66,7 +66,7 @@ class LogReader:
     """The log topic's records, partitions interleaved as the broker returns them, each
     partition in offset order, up to `end_offsets` (taken when the reader is opened)."""
 
-    def __init__(self, settings: Settings, topic: str | None = None, batch_size: int = 200_000,
+    def __init__(self, settings: Settings, topic: str | None = None, batch_size: int = 2 * ROW_GROUP,
                  batch_ms: int = 100, stall_timeout_s: float = 120.0,
                  bounds: tuple[Positions, Positions] | None = None) -> None:
         """`bounds`: (start, end) offsets another reader took, to read the same prefix."""
@@ -114,9 +114,10 @@ class LogReader:
         while pending:
             at = {tp.partition: tp.offset for tp in self.consumer.position(
                 [TopicPartition(topic, p) for p in sorted(pending)]) if tp.offset >= 0}
-            msgs = self.consumer.consume(batch_size_for(size, self.batch_size, {p: ends[p] for p in pending},
-                                                        {p: at.get(p, self.start_offsets[p]) for p in pending}),
-                                         self.batch_ms / 1000)
+            targets = {p: ends[p] for p in pending}
+            known = {p: at.get(p, self.start_offsets[p]) for p in pending}
+            msgs = consume_batch(self.consumer, batch_size_for(size, self.batch_size, targets, known),
+                                 self.batch_ms / 1000, topic, targets, known)
             size = min(self.batch_size, size * 4)
             out: list[Message] = []
             for m in msgs:
