@@ -35,9 +35,10 @@ from fastavro import reader as avro_reader
 from fastavro.write import Writer
 
 from casefile.errors import CasefileError
+from casefile.kafka.topics import ROW_GROUP, batch_size_for
 from projections.decode_batch import BatchDecoder
 from projections.prefetch import Columns, Values
-from replay.batches import TableBatch
+from replay.batches import TableBatch, recut
 from schemas.codec import AvroCodec, log_codec
 
 FORMAT = "casefile-log-archive/1"
@@ -297,7 +298,16 @@ class ReadArchive:
 
     def events(self) -> Iterator[Union[Columns, Values]]:
         codec = log_codec()
-        for batch in ArchiveReader(self.archive_dir, codec, manifest=self.manifest).tables():
+        total = sum(part["records"] for part in self.manifest["partitions"])
+        size = [10_000]  # ramping up as a catch-up from Kafka does (batch_size_for)
+
+        def size_after(done: int) -> int:
+            n = batch_size_for(size[0], 2 * ROW_GROUP, {0: total}, {0: done})
+            size[0] = min(2 * ROW_GROUP, size[0] * 4)
+            return n
+
+        batches = recut(ArchiveReader(self.archive_dir, codec, manifest=self.manifest).tables(), size_after)
+        for batch in batches:
             if isinstance(batch, list):
                 yield Values([codec.encode(_log_fields(codec, r)) for r in batch],
                              [r["_partition"] for r in batch], [r["_offset"] for r in batch])
