@@ -18,7 +18,6 @@ by value with fastavro instead, so schema resolution and `DecodeError` behave as
 from __future__ import annotations
 
 import io
-import json
 import os
 from typing import Any, Sequence
 
@@ -26,26 +25,12 @@ import numpy as np
 import pyarrow as pa
 
 from schemas.codec import HEADER_LEN, AvroCodec, DecodeError
+from schemas.container import avro_long, container_header
 
 try:  # polars is optional: without it every batch takes the fastavro path
     import polars as _pl
 except ImportError:  # pragma: no cover - exercised only where polars is absent
     _pl = None
-
-
-def _long(n: int) -> bytes:
-    """Avro `long`: zig-zag, then base-128 varint."""
-    z = (n << 1) ^ (n >> 63)
-    out = bytearray()
-    while z > 0x7F:
-        out.append((z & 0x7F) | 0x80)
-        z >>= 7
-    out.append(z)
-    return bytes(out)
-
-
-def _avro_bytes(b: bytes) -> bytes:
-    return _long(len(b)) + b
 
 
 SENTINEL_ID = "\x00casefile-decode-sentinel"  # no log record has it: event ids are made by the processor
@@ -85,15 +70,14 @@ class BatchDecoder:
         self._sentinel = codec.encode(_sentinel_record(codec.schema_json))
 
     def _container_header(self, schema_json: dict[str, Any]) -> bytes:
-        schema = json.dumps(schema_json, separators=(",", ":")).encode()
-        return b"Obj\x01" + _long(1) + _avro_bytes(b"avro.schema") + _avro_bytes(schema) + _long(0) + self._sync
+        return container_header(schema_json, self._sync)
 
     @property
     def columnar(self) -> bool:
         return _pl is not None
 
     def _container_of(self, bodies: Sequence[Any], size: int, count: int) -> bytes:
-        return b"".join([self._file_header, _long(count), _long(size), *bodies, self._sync])
+        return b"".join([self._file_header, avro_long(count), avro_long(size), *bodies, self._sync])
 
     def decode(self, values: Sequence[bytes]) -> pa.Table | None:
         """The values as an Arrow table of the schema's fields (log order), or None when the
@@ -105,7 +89,7 @@ class BatchDecoder:
         if lengths.min() < HEADER_LEN:
             return None
         # ONE block: the values whole (headers included), then the sentinel record
-        prefix = self._values_header + _long(len(values) + 1) + _long(int(lengths.sum()) + len(self._sentinel))
+        prefix = self._values_header + avro_long(len(values) + 1) + avro_long(int(lengths.sum()) + len(self._sentinel))
         container = b"".join([prefix, *values, self._sentinel, self._sync])
         # every value's first bytes, read off the container in one vectorised gather: polars
         # is only handed values of this schema (it can panic on other bytes)

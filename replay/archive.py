@@ -32,14 +32,14 @@ import numpy as np
 import pyarrow as pa
 from fastavro import block_reader
 from fastavro import reader as avro_reader
-from fastavro.write import Writer
 
 from casefile.errors import CasefileError
 from casefile.kafka.topics import ROW_GROUP, batch_size_for
 from projections.decode_batch import BatchDecoder
 from projections.prefetch import Columns, Values
 from replay.batches import TableBatch, recut
-from schemas.codec import AvroCodec, log_codec
+from schemas.codec import HEADER_LEN, AvroCodec, log_codec
+from schemas.container import ContainerWriter
 
 FORMAT = "casefile-log-archive/1"
 MANIFEST = "manifest.json"
@@ -66,18 +66,26 @@ class _PartitionFile:
     def __init__(self, path: Path, codec: AvroCodec, compression: str) -> None:
         self.path = path
         self.fo: BinaryIO = path.open("wb")
-        self.writer = Writer(self.fo, codec.parsed, codec=compression)
+        self.writer = ContainerWriter(self.fo, codec.schema_json, compression, name=path.name)
+        self.codec = codec
         self.records = 0
         self.runs: list[list[int]] = []
 
     def write(self, record: Record, offset: int) -> None:
-        self.writer.write(record)
-        self.records += 1
+        self.write_bodies([self.codec.encode(record)[HEADER_LEN:]], np.array([offset], np.int64))
+
+    def write_bodies(self, bodies: list[bytes], offsets: np.ndarray) -> None:
+        """Records already in the log schema's binary encoding, with their (rising) offsets."""
+        self.writer.write(bodies)
+        self.records += len(bodies)
+        starts = np.flatnonzero(np.diff(offsets) != 1) + 1  # where a run of consecutive offsets breaks
         runs = self.runs
-        if runs and runs[-1][0] + runs[-1][1] == offset:
-            runs[-1][1] += 1
-        else:
-            runs.append([offset, 1])
+        for run in np.split(offsets, starts):
+            first, count = int(run[0]), len(run)
+            if runs and runs[-1][0] + runs[-1][1] == first:
+                runs[-1][1] += count
+            else:
+                runs.append([first, count])
 
     def close(self) -> None:
         self.writer.flush()
@@ -98,12 +106,28 @@ class ArchiveWriter:
         self.files: dict[int, _PartitionFile] = {}
         self.streams: dict[str, dict[str, Any]] = {}
 
-    def write(self, partition: int, offset: int, record: Record) -> None:
+    def _file(self, partition: int) -> _PartitionFile:
         f = self.files.get(partition)
         if f is None:
             f = self.files[partition] = _PartitionFile(self.dir / file_name(partition), self.codec, self.compression)
-        f.write(record, offset)
+        return f
+
+    def write(self, partition: int, offset: int, record: Record) -> None:
+        self._file(partition).write(record, offset)
         self.streams[record["stream_id"]] = {"version": record["stream_version"], "hash": record["hash"]}
+
+    def write_values(self, values: list[bytes], partitions: np.ndarray, offsets: np.ndarray, table: pa.Table) -> None:
+        """Log values as read (single-object encoding with the log schema's header, every one
+        checked), their coordinates (log order), and the same records decoded (`table`, for
+        the stream heads): each value's body goes into its partition's file as it is."""
+        for p in np.unique(partitions).tolist():
+            rows = np.flatnonzero(partitions == p)
+            self._file(p).write_bodies([values[i][HEADER_LEN:] for i in rows.tolist()], offsets[rows])
+        heads = (pl.from_arrow(table.select(["stream_id", "stream_version", "hash"]))
+                 .unique(subset="stream_id", keep="last", maintain_order=True))
+        streams = self.streams
+        for stream, version, hash_ in heads.iter_rows():
+            streams[stream] = {"version": version, "hash": hash_}
 
     def finish(self, partitions: list[int], end_offsets: dict[int, int]) -> dict[str, Any]:
         for p in partitions:  # an empty partition still gets its (empty) file: the archive is complete

@@ -4,9 +4,12 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Iterator, Union
 
+import numpy as np
+
 from casefile.errors import CasefileError
 from casefile.settings import Settings
 from processor.domain.policy import Policy
+from projections.decode_batch import BatchDecoder
 from projections.prefetch import END, Idle, LogSource, Prefetcher
 from replay.archive import ArchiveReader, ArchiveWriter, ReadArchive
 from replay.batches import EncodedBatch, TableBatch
@@ -70,17 +73,27 @@ def run_rebuild(settings: Settings, policy: Policy, db: str, as_of_ms: int | Non
     return out
 
 
+EXPORT_BATCH = 50_000  # values per read: nothing is gained by more, the memory grows with it
+
+
 def run_export(settings: Settings, out_dir: str) -> dict[str, Any]:
     codec = log_codec()
-    with LogReader(settings) as reader:
+    decoder = BatchDecoder(codec)
+    with LogReader(settings, batch_size=EXPORT_BATCH) as reader:
         writer = ArchiveWriter(out_dir, reader.topic, codec)
         progress = Progress("export", reader.total_offsets)
         for msgs in reader.batches():
-            for m in msgs:
-                rec = decode(codec, m, reader.topic)
-                for k in ("_topic", "_partition", "_offset"):
-                    del rec[k]
-                writer.write(m.partition(), m.offset(), rec)
+            values = [m.value() for m in msgs]
+            table = decoder.decode(values)  # every value's header checked: the bodies are log-schema records
+            if table is not None:
+                writer.write_values(values, np.array([m.partition() for m in msgs], np.int64),
+                                    np.array([m.offset() for m in msgs], np.int64), table)
+            else:  # another writer schema, or a bad value (named by its offset): record by record
+                for m in msgs:
+                    rec = decode(codec, m, reader.topic)
+                    for k in ("_topic", "_partition", "_offset"):
+                        del rec[k]
+                    writer.write(m.partition(), m.offset(), rec)
             progress.advance(len(msgs))
         manifest = writer.finish(reader.partitions, reader.end_offsets)
     return {"out": out_dir, "topic": manifest["topic"], "records": manifest["records"],
