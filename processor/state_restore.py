@@ -1,8 +1,17 @@
 """Rebuild a partition's decision state: the latest snapshot, then fold the committed log's tail.
 
-The fold reads with read_committed up to the high watermark: a partition is caught up when the
-consumer's position reaches it (transaction markers occupy offsets of their own, so the last
-record's offset + 1 can be short of it). A snapshot that does not chain onto the log's tail
+The fold reads with read_committed up to the TRUE high watermark, taken when the restore starts
+(`log_end_offsets`; a read_committed consumer's own "high watermark" is the last stable offset,
+which stops short of a transaction still open). A transaction of the partition's previous owner
+can still be open then — in a commit that the owner's crash or a broker restart interrupted —
+and commit afterwards, together with its ledger offsets; the caller reads the committed ledger
+offsets after the restore, so the state must have waited for that outcome, or it would lack
+records whose ledger events are already committed (and decide the next ones on a stale state:
+a record written twice, a version reused — seen in the chaos test). The fold's position passes
+such a transaction only once it commits or aborts (a crashed owner's open transaction aborts
+after its `transaction.timeout.ms`). A partition is caught up when the consumer's position
+reaches the end (transaction markers occupy offsets of their own, so the last record's offset + 1
+can be short of it). A snapshot that does not chain onto the log's tail
 (a record's prev_hash differs from the snapshot's head of that stream) is discarded and the
 partition is folded from the beginning.
 """
@@ -15,7 +24,7 @@ from typing import Any
 from confluent_kafka import Consumer, TopicPartition
 
 from casefile.errors import CasefileError
-from casefile.kafka.watermarks import high_watermarks
+from casefile.kafka.watermarks import log_end_offsets
 from casefile.logs import get_logger
 from processor.domain import PartitionState, evolve, new_partition_state
 from processor.log_records import GENESIS_HASH
@@ -62,7 +71,7 @@ def _fold(kafka_config: dict[str, Any], topic: str, partitions: list[int], codec
                          "enable.auto.commit": False, "isolation.level": "read_committed",
                          "auto.offset.reset": "earliest", "enable.partition.eof": False})
     try:
-        ends = high_watermarks(consumer, topic, partitions)
+        ends = log_end_offsets(kafka_config, topic, partitions)
         pending = {p for p in partitions if ends[p] > starts[p]}
         if not pending:
             return states
