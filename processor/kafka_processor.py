@@ -148,10 +148,18 @@ class LedgerProcessor:
     def _restore(self, parts: list[int]) -> list[TopicPartition]:
         """State = fold of the committed log; returns the committed ledger offsets to resume from."""
         started = time.monotonic()
-        snapshots = latest_snapshots(self.settings.kafka(), self.snapshot_topic, parts) if self.options.snapshot_every else {}
-        self.states = restore_partitions(self.settings.kafka(), self.settings.log_topic, parts, self.log_codec, snapshots)
-        self.since_snapshot = {p: 0 for p in parts}
+        # The committed offsets FIRST: with read_committed, librdkafka asks for stable offsets
+        # (KIP-447), i.e. it waits while a transaction that sent offsets for these partitions
+        # is undecided. Every transaction resumed after has then ended, its log records below
+        # the end offsets the fold takes next (state_restore.py): the state is never behind the
+        # offsets (ahead, a re-read ledger event is a duplicate and skipped).
         committed = self.consumer.committed([TopicPartition(self.settings.ledger_topic, p) for p in parts], timeout=30)
+        snapshots = latest_snapshots(self.settings.kafka(), self.snapshot_topic, parts) if self.options.snapshot_every else {}
+        # the fold waits for open transactions of the log: a crashed owner's aborts after its timeout
+        wait_s = max(120.0, 2 * self.options.transaction_timeout_ms / 1000 + 30)
+        self.states = restore_partitions(self.settings.kafka(), self.settings.log_topic, parts, self.log_codec, snapshots,
+                                         timeout=wait_s)
+        self.since_snapshot = {p: 0 for p in parts}
         log.info("state restored from the log", partitions=parts, streams=sum(len(s.heads) for s in self.states.values()),
                  snapshots={p: c for p, (c, _) in snapshots.items()}, seconds=round(time.monotonic() - started, 3))
         self.metrics.restore_seconds.observe(time.monotonic() - started)

@@ -2,18 +2,19 @@
 
 The fold reads with read_committed up to the TRUE high watermark, taken when the restore starts
 (`log_end_offsets`; a read_committed consumer's own "high watermark" is the last stable offset,
-which stops short of a transaction still open). A transaction of the partition's previous owner
-can still be open then — in a commit that the owner's crash or a broker restart interrupted —
-and commit afterwards, together with its ledger offsets; the caller reads the committed ledger
-offsets after the restore, so the state must have waited for that outcome, or it would lack
-records whose ledger events are already committed (and decide the next ones on a stale state:
-a record written twice, a version reused — seen in the chaos test). The fold's position passes
-such a transaction only once it commits or aborts (a crashed owner's open transaction aborts
-after its `transaction.timeout.ms`). A partition is caught up when the consumer's position
-reaches the end (transaction markers occupy offsets of their own, so the last record's offset + 1
-can be short of it). A snapshot that does not chain onto the log's tail
-(a record's prev_hash differs from the snapshot's head of that stream) is discarded and the
-partition is folded from the beginning.
+which stops short of a transaction still open). Why: a transaction of the partition's previous
+owner can still be open then — a commit cut short by the owner's crash or a broker restart —
+and commit afterwards, together with its ledger offsets. The caller reads the committed ledger
+offsets BEFORE the fold (kafka_processor._restore): they are stable offsets (KIP-447), so no
+transaction that sent offsets is undecided any more, and its records lie below the end taken
+here. A fold that stopped at the last stable offset could lack records whose ledger events are
+committed, and the next decisions were made on a stale state (a stream version reused, a credit
+consumed twice: seen once in the chaos test). The fold's position passes an open transaction
+only once it commits or aborts (a crashed owner's aborts after its `transaction.timeout.ms`).
+A partition is caught up when the consumer's position reaches the end (transaction markers
+occupy offsets of their own, so the last record's offset + 1 can be short of it). A snapshot
+that does not chain onto the log's tail (a record's prev_hash differs from the snapshot's head
+of that stream) is discarded and the partition is folded from the beginning.
 """
 from __future__ import annotations
 

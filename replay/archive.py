@@ -1,8 +1,9 @@
 """The log as Avro object container files plus a manifest, and back.
 
-Export writes one container file per log partition (`log-p0000.avro` …) with fastavro's writer
-and the log schema (`schemas/casefile_event.avsc`, embedded in each file's header: any Avro
-reader reads them with nothing else), deflate-compressed, and then `manifest.json`:
+Export writes one container file per log partition (`log-p0000.avro` …), the values' Avro
+bodies copied into blocks as they are (`schemas/container.py`), with the log schema
+(`schemas/casefile_event.avsc`) embedded in each file's header (any Avro reader reads them with
+nothing else), deflate-compressed, and then `manifest.json`:
 
 - `topic`, `schema_fingerprint` (CRC-64-AVRO of the schema's canonical form), `created_at`;
 - per partition: `file`, `records`, `first_offset`, `last_offset`, `end_offset` (the log end
@@ -76,6 +77,8 @@ class _PartitionFile:
 
     def write_bodies(self, bodies: list[bytes], offsets: np.ndarray) -> None:
         """Records already in the log schema's binary encoding, with their (rising) offsets."""
+        if not bodies:
+            return
         self.writer.write(bodies)
         self.records += len(bodies)
         starts = np.flatnonzero(np.diff(offsets) != 1) + 1  # where a run of consecutive offsets breaks

@@ -149,15 +149,16 @@ def consume_batch(consumer: Any, want: int, timeout_s: float, topic: str, target
     in a catch-up is often less than asked; this goes on consuming while some partition is still
     short of its offset in `targets`, so a catch-up batch is as large as asked (whole row groups,
     see ROW_GROUP). `at`: each partition's next offset before this read (for a partition the
-    consumer has no position of yet). Stops at the first empty read."""
+    consumer has no position of yet). Stops at the first top-up that comes back short."""
     msgs = consumer.consume(want, timeout_s)
     while msgs and len(msgs) < want:
         positions = consumer.position([TopicPartition(topic, p) for p in targets])
         if all((tp.offset if tp.offset >= 0 else at.get(tp.partition, 0)) >= targets[tp.partition]
                for tp in positions):
             break
-        more = consumer.consume(want - len(msgs), timeout_s)
-        if not more:
-            break
+        asked = want - len(msgs)
+        more = consumer.consume(asked, timeout_s)
         msgs.extend(more)
+        if len(more) < asked:  # the records stopped coming within timeout_s: a stalled partition
+            break              # must not hold back what the others gave (one extra wait at most)
     return msgs
