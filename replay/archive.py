@@ -24,7 +24,7 @@ import json
 import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from itertools import islice
+from itertools import chain, islice, repeat
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Union
 
@@ -326,14 +326,9 @@ class ReadArchive:
     def events(self) -> Iterator[Union[Columns, Values]]:
         codec = log_codec()
         total = sum(part["records"] for part in self.manifest["partitions"])
-        size = [10_000]  # ramping up as a catch-up from Kafka does (batch_size_for)
-
-        def size_after(done: int) -> int:
-            n = batch_size_for(size[0], 2 * ROW_GROUP, {0: total}, {0: done})
-            size[0] = min(2 * ROW_GROUP, size[0] * 4)
-            return n
-
-        batches = recut(ArchiveReader(self.archive_dir, codec, manifest=self.manifest).tables(), size_after)
+        ramp = chain((10_000, 40_000, 160_000), repeat(2 * ROW_GROUP))  # as a catch-up from Kafka ramps up
+        batches = recut(ArchiveReader(self.archive_dir, codec, manifest=self.manifest).tables(),
+                        lambda done: batch_size_for(next(ramp), 2 * ROW_GROUP, {0: total}, {0: done}))
         for batch in batches:
             if isinstance(batch, list):
                 yield Values([codec.encode(_log_fields(codec, r)) for r in batch],

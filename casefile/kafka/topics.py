@@ -1,4 +1,4 @@
-"""Topic administration: look up partition counts, create the topics casefile owns."""
+"""Topic administration (partition counts, the topics casefile owns) and the bulk-read sizing the log readers share."""
 from __future__ import annotations
 
 import logging
